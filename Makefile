@@ -1,0 +1,40 @@
+# The commands README names. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: run test bench lint lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall when pyproject.toml or the lock changes.
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+## run: install, migrate, seed, then serve http://127.0.0.1:5000 (SQLite and mail files in instance/)
+run: $(VENV)/.installed-run
+	DEVELOPMENT=true $(BIN)/flask db upgrade
+	DEVELOPMENT=true $(BIN)/flask seed
+	DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## test: the whole suite, browser tests included
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: speed ratios against a baseline measured in the same run
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bench
+
+## lock: record the versions installed now in constraints.txt
+lock: $(VENV)/.installed-test
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,84 @@
+"""The Hope for Dystonia website: create_app() builds it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from . import database  # noqa: F401  (registers the SQLite connection settings)
+from .config import ROOT, Config, apply_environment, finalise
+from .extensions import csrf, db, mail, migrate
+
+
+def create_app(test_config: Mapping | None = None) -> Flask:
+    """Build the app: settings first, then extensions, blueprints, error pages and commands."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_commands(app)
+    configure_logging(app)
+    return app
+
+
+def load_config(app: Flask, test_config: Mapping | None) -> None:
+    """Class defaults, then instance/config.py, then the environment, then the test mapping."""
+    app.config.from_object(Config)
+    app.config.from_pyfile("config.py", silent=True)
+    apply_environment(app.config, os.environ)
+    if test_config is not None:
+        app.config.update(test_config)
+    finalise(app.config, Path(app.instance_path))
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of extensions.py to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "coaching" / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area of the site."""
+    from . import blog, contact, errors, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(blog.bp)
+    app.register_blueprint(contact.bp)
+    errors.register(app)
+    # Last: the catch-all that sends old addresses to their posts.
+    app.register_blueprint(blog.legacy_bp)
+
+
+def register_hooks(app: Flask) -> None:
+    """Security headers, static cache-busting and template helpers."""
+    from . import security, templating
+
+    security.init_app(app)
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The `flask` commands of cli.py."""
+    from . import cli
+
+    cli.init_app(app)
+
+
+def configure_logging(app: Flask) -> None:
+    """Log at INFO to stderr, where gunicorn and `flask run` collect it."""
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(logging.INFO)

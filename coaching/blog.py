@@ -1,0 +1,74 @@
+"""The blog: post list, tags, search, post pages, the Atom feed, and old addresses."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from . import posts
+from .templating import conditional_page
+
+bp = Blueprint("blog", __name__, url_prefix="/blog")
+legacy_bp = Blueprint("legacy", __name__)
+bp.add_app_template_global(posts.post_structured_data, "structured_data")
+bp.add_app_template_global(posts.feed_content, "feed_content")
+
+
+def _page_number() -> int:
+    """The ?page= number; anything that is not a whole number is a page that does not exist."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit():
+        abort(404)
+    return int(raw)
+
+
+@bp.get("/")
+def index():
+    """Published posts, newest first, ten a page."""
+    page = posts.page_of_posts(_page_number())
+    return conditional_page(render_template("blog/index.html", page=page))
+
+
+@bp.get("/tag/<slug>")
+def tag(slug: str):
+    """Published posts carrying one tag."""
+    tag = posts.get_tag(slug)
+    page = posts.page_of_posts(_page_number(), tag=tag)
+    return conditional_page(render_template("blog/tag.html", tag=tag, page=page))
+
+
+@bp.get("/search")
+def search():
+    """Posts matching the words of ?q=, with the query echoed back."""
+    query = request.args.get("q", "").strip()[: posts.MAX_QUERY_LENGTH]
+    page = posts.search_posts(query, _page_number()) if query else None
+    return render_template("blog/search.html", query=query, page=page)
+
+
+@bp.get("/<slug>")
+def post(slug: str):
+    """One post, with everything the old site showed and links to its neighbours."""
+    post = posts.get_published_post(slug)
+    older, newer = posts.neighbours(post)
+    html = render_template("blog/post.html", post=post, older=older, newer=newer)
+    return conditional_page(html, last_modified=post.modified_at)
+
+
+@bp.get("/feed.xml")
+def feed():
+    """An Atom feed of the newest published posts."""
+    entries = posts.published_posts(limit=20)
+    xml = render_template("blog/feed.xml", entries=entries)
+    response = conditional_page(xml)
+    response.mimetype = "application/atom+xml"
+    return response
+
+
+@legacy_bp.get("/<path:old_path>")
+def old_address(old_path: str):
+    """Send an old address (the Wix site's, or a renamed slug) to the post that lives on."""
+    target = posts.redirect_target("/" + old_path.rstrip("/"))
+    if target is None:
+        abort(404)
+    return redirect(url_for("blog.post", slug=target.slug), code=301)
+
+

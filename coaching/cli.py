@@ -1,0 +1,26 @@
+"""`flask` commands: `flask --help` lists them with these docstrings."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from .content import CONTENT_DIR, PostFileError, import_post_files
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Import the practice's posts from coaching/content/ (safe to run again: it duplicates nothing)."""
+    try:
+        counts = import_post_files(CONTENT_DIR)
+    except PostFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Posts: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged."
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands with the app's CLI."""
+    app.cli.add_command(seed_command)

@@ -1,0 +1,128 @@
+"""Settings: class defaults, then instance/config.py, then environment variables of the same name."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says how to fix it."""
+
+
+class Config:
+    """Defaults for every setting; each can be overridden by an environment variable of its name."""
+
+    # True for `make run` and local work: generates a secret key, relaxes production checks.
+    DEVELOPMENT = False
+    SECRET_KEY: str | None = None
+    DATABASE_URL = "sqlite:///coaching.sqlite3"  # relative SQLite paths live in instance/
+    SITE_NAME = "Hope for Dystonia"
+    SITE_URL: str | None = None  # e.g. https://hopefordystonia.com; used for feed/sitemap links
+    COACH_EMAIL: str | None = None  # where inquiries are sent; required in production
+    PRACTICE_EMAIL: str | None = None  # shown to visitors; defaults to COACH_EMAIL
+    POSTS_PER_PAGE = 10
+    HSTS_ENABLED: bool | None = None  # default: on in production, off in development
+
+    # Flask and extension settings that are worth naming here so the environment can set them.
+    SESSION_COOKIE_SECURE: bool | None = None  # default: on in production
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SEND_FILE_MAX_AGE_DEFAULT = 31_536_000  # static URLs carry a content hash, so cache for a year
+    MAX_CONTENT_LENGTH = 1_048_576
+    WTF_CSRF_TIME_LIMIT: int | None = None  # tokens live as long as the session: no time limit
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+
+# Settings whose default is None (or which an extension adds later) but which are booleans.
+BOOLEAN_SETTINGS = {
+    "HSTS_ENABLED", "SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED", "MAIL_SUPPRESS_SEND",
+    "WTF_CSRF_ENABLED", "WTF_CSRF_SSL_STRICT", "REMEMBER_COOKIE_SECURE", "REMEMBER_COOKIE_HTTPONLY",
+}
+INTEGER_SETTINGS = {"WTF_CSRF_TIME_LIMIT"}
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    """Turn an environment string into the type of the setting's default."""
+    if isinstance(default, bool) or name in BOOLEAN_SETTINGS:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+    if isinstance(default, int) or name in INTEGER_SETTINGS:
+        if name in INTEGER_SETTINGS and raw.strip().lower() in {"", "none"}:
+            return None
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from exc
+    return raw
+
+
+def apply_environment(config: dict, environ: Mapping[str, str]) -> None:
+    """Override every known setting (ours, Flask's, its extensions') from the environment."""
+    for name in list(config):
+        if name.isupper() and name in environ:
+            config[name] = _coerce(name, environ[name], config[name])
+    # Extension settings that are not in the mapping until their extension starts.
+    for name, raw in environ.items():
+        if name.startswith(("RATELIMIT_", "WTF_", "MAIL_", "REMEMBER_COOKIE_")) and name not in config:
+            config[name] = _coerce(name, raw, None)
+
+
+def finalise(config: dict, instance_path: Path) -> None:
+    """Derive dependent settings and refuse unsafe production ones."""
+    development = config["DEVELOPMENT"] or config.get("TESTING")
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(config["DATABASE_URL"])
+    if not config.get("SECRET_KEY"):
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production, set it to a long random value, e.g. "
+                "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'). "
+                "For local work use `make run` (or set DEVELOPMENT=true)."
+            )
+        config["SECRET_KEY"] = _development_secret_key(instance_path)
+    if not development and not config.get("COACH_EMAIL"):
+        raise ConfigError("COACH_EMAIL is not set: set it to the address that receives inquiries.")
+    config.setdefault("COACH_EMAIL", None)
+    if not config.get("COACH_EMAIL"):
+        config["COACH_EMAIL"] = "coach@hopefordystonia.example"
+    if not config.get("PRACTICE_EMAIL"):
+        config["PRACTICE_EMAIL"] = config["COACH_EMAIL"]
+    if config["HSTS_ENABLED"] is None:
+        config["HSTS_ENABLED"] = not development
+    if config["SESSION_COOKIE_SECURE"] is None:
+        config["SESSION_COOKIE_SECURE"] = not development
+
+
+def _normalise_database_url(url: str) -> str:
+    """Accept the common postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Read the development secret key from instance/, creating it once so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,44 @@
+"""The practice's own pages: home, the Recovery Roadmap, and the files crawlers ask for."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, url_for
+
+from . import posts
+from .templating import absolute_url, conditional_page
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home():
+    """Who the practice is for, what it offers, the latest posts and the way to get in touch."""
+    return conditional_page(render_template("public/home.html", latest=posts.latest_posts(3)))
+
+
+@bp.get("/roadmap")
+def roadmap():
+    """The Recovery Roadmap overview."""
+    return conditional_page(render_template("public/roadmap.html"))
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """Every public page and published post, for search engines."""
+    xml = render_template("sitemap.xml", posts=posts.published_posts())
+    response = conditional_page(xml)
+    response.mimetype = "application/xml"
+    return response
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Let crawlers read everything public and tell them where the sitemap is."""
+    lines = ["User-agent: *", "Disallow: /admin/", f"Sitemap: {absolute_url('public.sitemap')}", ""]
+    return Response("\n".join(lines), mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says; point them at the real icon."""
+    return Response(status=301, headers={"Location": url_for("static", filename="img/favicon.svg")})

@@ -1,0 +1,72 @@
+"""Template helpers: dates as readers see them, cache-busting static URLs, conditional responses."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, Response, current_app, make_response, request, url_for
+
+
+def format_date(value: datetime | None) -> str:
+    """A date as the old site showed it: "Jul 13, 2020"."""
+    if value is None:
+        return ""
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+@lru_cache(maxsize=512)
+def _file_version(path: str, mtime_ns: int) -> str:
+    """A short hash of a static file's content (the mtime in the key refreshes it after an edit)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def static_version(filename: str) -> str | None:
+    """The content hash of a static file, or None if there is no such file."""
+    path = Path(current_app.static_folder or "") / filename
+    try:
+        return _file_version(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def conditional_page(html: str, last_modified: datetime | None = None) -> Response:
+    """A page response with an ETag (and Last-Modified) that answers 304 when the reader has it."""
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-cache"  # store, but check back each time
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and the static URL versioning."""
+    app.add_template_filter(format_date, "date")
+    app.add_template_global(absolute_url)
+
+    @app.url_defaults
+    def version_static_urls(endpoint: str, values: dict) -> None:
+        """Add ?v=<content hash> to static URLs so they can be cached for a year."""
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(values["filename"])
+            if version:
+                values["v"] = version
+
+    @app.context_processor
+    def site_context() -> dict:
+        """Settings every template uses."""
+        return {
+            "site_name": app.config["SITE_NAME"],
+            "practice_email": app.config["PRACTICE_EMAIL"],
+        }
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """A full URL for links that leave the page (canonical, feed, sitemap), using SITE_URL if set."""
+    site_url = current_app.config.get("SITE_URL")
+    if site_url:
+        return site_url.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
