@@ -13,10 +13,13 @@ bp.add_app_template_global(posts.post_structured_data, "structured_data")
 bp.add_app_template_global(posts.feed_content, "feed_content")
 
 
+MAX_PAGE = 100_000
+
+
 def _page_number() -> int:
-    """The ?page= number; anything that is not a whole number is a page that does not exist."""
+    """The ?page= number; anything that is not a plausible whole number is a page that does not exist."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit():
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         abort(404)
     return int(raw)
 

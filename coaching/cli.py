@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from .content import CONTENT_DIR, PostFileError, import_post_files
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command() -> None:
     """Import the practice's posts from coaching/content/ (safe to run again: it duplicates nothing)."""
     try:

@@ -78,9 +78,11 @@ def slugify(text: str) -> str:
 
 
 def set_body(post: Post, body_markdown: str) -> None:
-    """Store the Markdown and everything derived from it: HTML, word count, search text."""
+    """Store the Markdown and what derives from it: HTML, word count, search text, a missing excerpt."""
     post.body_markdown = body_markdown
     post.body_html = render_markdown(body_markdown)
+    if not post.excerpt:
+        post.excerpt = make_excerpt(post.body_html)
     text = html_to_text(post.body_html)
     post.word_count = count_words(text)
     post.search_text = " ".join([post.title, post.excerpt or "", text]).casefold()
@@ -156,9 +158,6 @@ def apply_post_file(post: Post, source: PostFile) -> None:
     post.tags = tags_named([str(tag) for tag in meta.get("tags") or []])
     post.excerpt = meta.get("excerpt") or ""
     set_body(post, source.body)
-    if not post.excerpt:
-        post.excerpt = make_excerpt(post.body_html)
-        set_body(post, source.body)  # refresh search text with the excerpt
     known = {redirect.old_path for redirect in post.old_paths}
     for old_path in meta.get("old_paths") or []:
         if old_path not in known:

@@ -1,0 +1,42 @@
+"""The flask commands."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from coaching.extensions import db
+from coaching.models import Post, PostRedirect, Tag
+
+
+def counts(app) -> tuple[int, int, int]:
+    """How many posts, tags and old addresses the database holds."""
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Post, Tag, PostRedirect))
+
+
+def test_seed_imports_the_practice_posts_once(app):
+    """Does `flask seed` import the seed post, and running it again change and duplicate nothing?"""
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert "1 created" in first.output
+    assert counts(app) == (1, 2, 1)
+    with app.app_context():
+        before = db.session.scalar(select(Post)).modified_at
+    second = runner.invoke(args=["seed"])
+    assert "0 created, 0 updated, 1 unchanged" in second.output
+    assert counts(app) == (1, 2, 1)
+    with app.app_context():
+        assert db.session.scalar(select(Post)).modified_at == before
+
+
+def test_seed_reports_a_bad_file_clearly(app, tmp_path, monkeypatch):
+    """Does `flask seed` stop with the file's name and problem instead of a traceback?"""
+    from coaching import cli
+
+    (tmp_path / "broken.md").write_text("no front matter here")
+    monkeypatch.setattr(cli, "CONTENT_DIR", tmp_path)
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code != 0
+    assert "broken.md: it must start with front matter" in result.output
