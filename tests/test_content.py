@@ -37,14 +37,6 @@ def test_template_syntax_in_markdown_is_plain_text():
     assert "{{7*7}}" in render_markdown("{{7*7}}")
 
 
-@pytest.mark.parametrize(("words", "minutes"), [(0, 1), (1, 1), (200, 1), (201, 2), (400, 2), (401, 3)])
-def test_read_time_is_about_200_words_a_minute(words, minutes):
-    """Is read time words/200 rounded up, never less than a minute?"""
-    from coaching.models import Post
-
-    assert Post(word_count=words).read_time_minutes == minutes
-
-
 def test_count_words_counts_like_a_reader():
     """Are contractions and hyphenated words one word each?"""
     assert count_words("I’d love nervous-system work, don't you?") == 6

@@ -1,0 +1,35 @@
+"""Template helpers: dates as the old site showed them, static files cached for a year safely."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from coaching.templating import format_date
+
+
+def test_dates_read_like_the_old_site():
+    """Are dates shown as "Jul 13, 2020" (no leading zero)?"""
+    assert format_date(datetime(2020, 7, 13, tzinfo=timezone.utc)) == "Jul 13, 2020"
+    assert format_date(datetime(2025, 4, 5, tzinfo=timezone.utc)) == "Apr 5, 2025"
+    assert format_date(None) == ""
+
+
+def test_static_urls_carry_a_content_hash_and_long_cache(client):
+    """Are static URLs cache-busted by a content hash and served with a year-long lifetime?"""
+    html = client.get("/roadmap").get_data(as_text=True)
+    css_url = re.search(r'href="(/static/css/site.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(css_url)
+    response.close()
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_fonts_and_images_are_first_party(client, seeded):
+    """PRIV-03: do pages load fonts, styles and images only from this site?"""
+    for url in ("/", "/blog/psychedelics-and-neuroplasticity", "/roadmap"):
+        html = client.get(url).get_data(as_text=True)
+        for match in re.finditer(r'<(?:link|img|script)[^>]+(?:href|src)="([^"]+)"', html):
+            target = match.group(1)
+            is_page_link = 'rel="canonical"' in match.group(0)
+            assert target.startswith("/") or is_page_link, (url, target)
