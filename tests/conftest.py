@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from coaching import create_app
 from coaching.content import CONTENT_DIR, import_post_files, set_body, tags_named
@@ -134,3 +137,61 @@ def make_post(app):
             return post.id
 
     return _make_post
+
+
+# --- Browser tests: a live server on 127.0.0.1 and Debian's Chromium driven by Playwright ---
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The seeded site served by a real HTTP server on 127.0.0.1 (SQLite file), for the browser."""
+    database = tmp_path_factory.mktemp("live") / "live.sqlite3"
+    app = make_test_app(f"sqlite:///{database}")
+    with app.app_context():
+        import_post_files(CONTENT_DIR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    dispose(app)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, launched once for the session."""
+    if not CHROMIUM.exists():
+        require_service("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser page at 1280 px that records every request it makes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server)
+    page = context.new_page()
+    page.requests_made = []
+    page.on("request", lambda request: page.requests_made.append(request.url))
+    yield page
+    context.close()
+
+
+def save_screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/screenshots/ for a person to look at."""
+    path = ARTIFACTS / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,79 @@
+"""A reader in a real browser: home, blog, a post, a tag and back, by mouse and by keyboard alone."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+POST_PATH = "/blog/psychedelics-and-neuroplasticity"
+
+
+def focused(page) -> dict:
+    """What has keyboard focus: its tag, text, href and focus outline."""
+    return page.evaluate("""() => {
+        const el = document.activeElement;
+        const style = getComputedStyle(el);
+        return {tag: el.tagName, text: (el.innerText || '').trim(), href: el.getAttribute('href'),
+                id: el.id, outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth)};
+    }""")
+
+
+def tab_to(page, href: str, limit: int = 60) -> dict:
+    """Press Tab until the link to href has focus, checking every stop shows a visible focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        state = focused(page)
+        assert state["outlineStyle"] != "none" and state["outlineWidth"] >= 2, state
+        if state["href"] == href:
+            return state
+    raise AssertionError(f"Tab never reached a link to {href}")
+
+
+def test_reader_goes_home_blog_post_tag_and_back_by_mouse(page):
+    """Can a reader click from home to the blog, into the seed post, onto a tag, and back?"""
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Blog").click()
+    page.wait_for_url("**/blog/")
+    page.get_by_role("link", name="Psychedelics and Neuroplasticity: A Glimpse Into Future Possibilities").click()
+    page.wait_for_url(f"**{POST_PATH}")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Psychedelics and Neuroplasticity")
+    assert page.get_by_role("img").first.get_attribute("alt")
+    page.get_by_role("list", name="Tags").get_by_role("link", name="research").click()
+    page.wait_for_url("**/blog/tag/research")
+    assert "Posts tagged" in page.get_by_role("heading", level=1).inner_text()
+    page.go_back()
+    page.wait_for_url(f"**{POST_PATH}")
+
+
+def test_reader_goes_home_blog_post_tag_and_back_by_keyboard(page):
+    """A11Y-02: with Tab and Enter alone, does the same journey work, skip link first, then back?"""
+    page.goto("/")
+    page.keyboard.press("Tab")
+    first = focused(page)
+    assert first["text"] == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert focused(page)["id"] == "main"
+    page.goto("/")
+    tab_to(page, "/blog/")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/blog/")
+    tab_to(page, POST_PATH)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{POST_PATH}")
+    tab_to(page, "/blog/tag/research")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/blog/tag/research")
+    # The browser's own Back (Alt+Left), which headless Chromium does not bind to keys.
+    page.go_back()
+    page.wait_for_url(f"**{POST_PATH}")
+    tab_to(page, "/blog/")
+
+
+def test_search_works_by_keyboard(page):
+    """Can a reader type a search and press Enter to see matching posts?"""
+    page.goto("/blog/")
+    page.get_by_label("Search the blog").fill("neuroplasticity")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/blog/search?q=neuroplasticity")
+    assert page.get_by_role("status").inner_text() == "1 post found."
