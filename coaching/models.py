@@ -74,7 +74,7 @@ class Post(db.Model):
         secondary=post_tags, order_by=Tag.name, lazy="selectin"
     )
     old_paths: Mapped[list[PostRedirect]] = relationship(
-        back_populates="post", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="post", cascade="all, delete-orphan"
     )
 
     @property

@@ -6,7 +6,7 @@ import html
 
 from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, select
+from sqlalchemy import Row, and_, select
 
 from .extensions import db
 from .models import Post, PostRedirect, PostStatus, Tag
@@ -59,23 +59,18 @@ def get_tag(slug: str) -> Tag:
     return tag
 
 
-def neighbours(post: Post) -> tuple[Post | None, Post | None]:
-    """The published posts just older and just newer than this one."""
-    key = (Post.published_at, Post.id)
-    older = db.session.scalar(
-        select(Post)
-        .where(Post.status == PostStatus.PUBLISHED)
-        .where((key[0] < post.published_at) | ((key[0] == post.published_at) & (key[1] < post.id)))
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(1)
-    )
-    newer = db.session.scalar(
-        select(Post)
-        .where(Post.status == PostStatus.PUBLISHED)
-        .where((key[0] > post.published_at) | ((key[0] == post.published_at) & (key[1] > post.id)))
-        .order_by(Post.published_at.asc(), Post.id.asc())
-        .limit(1)
-    )
+def neighbours(post: Post) -> tuple[Row | None, Row | None]:
+    """The slug and title of the published posts just older and just newer than this one."""
+    public = select(Post.slug, Post.title).where(Post.status == PostStatus.PUBLISHED)
+    same_moment = Post.published_at == post.published_at
+    older = db.session.execute(
+        public.where((Post.published_at < post.published_at) | (same_moment & (Post.id < post.id)))
+        .order_by(Post.published_at.desc(), Post.id.desc()).limit(1)
+    ).first()
+    newer = db.session.execute(
+        public.where((Post.published_at > post.published_at) | (same_moment & (Post.id > post.id)))
+        .order_by(Post.published_at.asc(), Post.id.asc()).limit(1)
+    ).first()
     return older, newer
 
 
