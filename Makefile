@@ -32,6 +32,10 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench
 
+## lint: ruff over the code and tests
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check coaching tests app.py
+
 ## lock: record the versions installed now in constraints.txt
 lock: $(VENV)/.installed-test
 	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt

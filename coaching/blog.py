@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from . import posts
-from .templating import conditional_page
+from .templating import conditional_page, xml_response
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 legacy_bp = Blueprint("legacy", __name__)
@@ -59,11 +59,7 @@ def post(slug: str):
 @bp.get("/feed.xml")
 def feed():
     """An Atom feed of the newest published posts."""
-    entries = posts.published_posts(limit=20)
-    xml = render_template("blog/feed.xml", entries=entries)
-    response = conditional_page(xml)
-    response.mimetype = "application/atom+xml"
-    return response
+    return xml_response("blog/feed.xml", "application/atom+xml", entries=posts.published_posts(20))
 
 
 @legacy_bp.get("/<path:old_path>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, url_for
 
 from . import posts
-from .templating import absolute_url, conditional_page
+from .templating import absolute_url, conditional_page, xml_response
 
 bp = Blueprint("public", __name__)
 
@@ -25,10 +25,7 @@ def roadmap():
 @bp.get("/sitemap.xml")
 def sitemap():
     """Every public page and published post, for search engines."""
-    xml = render_template("sitemap.xml", posts=posts.published_posts())
-    response = conditional_page(xml)
-    response.mimetype = "application/xml"
-    return response
+    return xml_response("sitemap.xml", "application/xml", posts=posts.published_posts())
 
 
 @bp.get("/robots.txt")

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, Response, current_app, make_response, request, url_for
+from flask import Flask, Response, current_app, make_response, render_template, request, url_for
 
 
 def format_date(value: datetime | None) -> str:
@@ -40,6 +40,13 @@ def conditional_page(html: str, last_modified: datetime | None = None) -> Respon
         response.last_modified = last_modified
     response.add_etag()
     return response.make_conditional(request)
+
+
+def xml_response(template: str, mimetype: str, **context) -> Response:
+    """An XML document (feed, sitemap) rendered from a template, answering conditional requests."""
+    response = conditional_page(render_template(template, **context))
+    response.mimetype = mimetype
+    return response
 
 
 def init_app(app: Flask) -> None:

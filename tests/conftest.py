@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -126,7 +126,7 @@ def make_post(app):
                 title=title or slug.replace("-", " ").title(),
                 author="Hope for Dystonia",
                 status=status,
-                published_at=published or datetime(2021, 1, 1, tzinfo=timezone.utc),
+                published_at=published or datetime(2021, 1, 1, tzinfo=UTC),
                 **fields,
             )
             post.updated_at = post.published_at

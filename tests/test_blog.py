@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -79,7 +79,7 @@ def test_updated_date_hidden_when_same_as_published(client, make_post):
 def test_neighbour_links_lead_to_older_and_newer_posts(client, make_post):
     """Does each post link to the post published just before and just after it?"""
     for day, slug in enumerate(["first", "second", "third"], start=1):
-        make_post(slug, published=datetime(2022, 1, day, tzinfo=timezone.utc))
+        make_post(slug, published=datetime(2022, 1, day, tzinfo=UTC))
     html = page_text(client.get("/blog/second"))
     assert 'href="/blog/third" rel="next"' in html
     assert 'href="/blog/first" rel="prev"' in html
@@ -88,7 +88,7 @@ def test_neighbour_links_lead_to_older_and_newer_posts(client, make_post):
 
 def test_blog_index_lists_newest_first_ten_a_page(client, make_post):
     """Are posts listed newest first, ten a page, with numbered pages and bounds that 404?"""
-    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
     for number in range(12):
         make_post(f"post-{number:02d}", published=start + timedelta(days=number))
     first = page_text(client.get("/blog/"))

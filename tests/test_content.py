@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from coaching.content import (
-    PostFileError, count_words, make_excerpt, parse_post_file, render_markdown, slugify,
+    PostFileError,
+    count_words,
+    make_excerpt,
+    parse_post_file,
+    render_markdown,
+    slugify,
 )
 
 

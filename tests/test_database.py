@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
@@ -31,8 +31,8 @@ def test_datetimes_come_back_aware_in_utc(app, make_post):
     make_post("zoned", published=datetime(2024, 6, 1, 12, 0, tzinfo=paris))
     with app.app_context():
         post = db.session.scalar(select(Post).where(Post.slug == "zoned"))
-        assert post.published_at == datetime(2024, 6, 1, 10, 0, tzinfo=timezone.utc)
-        assert post.published_at.tzinfo == timezone.utc
+        assert post.published_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+        assert post.published_at.tzinfo == UTC
 
 
 def test_naive_datetimes_are_refused():

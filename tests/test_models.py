@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -24,9 +24,9 @@ def test_seed_post_reads_in_two_minutes(app, seeded):
 
 
 @pytest.mark.parametrize(("published", "updated", "shown"), [
-    (datetime(2020, 7, 13, 9, tzinfo=timezone.utc), datetime(2020, 7, 13, 18, tzinfo=timezone.utc), False),
-    (datetime(2020, 7, 13, tzinfo=timezone.utc), datetime(2025, 4, 15, tzinfo=timezone.utc), True),
-    (datetime(2020, 7, 13, tzinfo=timezone.utc), None, False),
+    (datetime(2020, 7, 13, 9, tzinfo=UTC), datetime(2020, 7, 13, 18, tzinfo=UTC), False),
+    (datetime(2020, 7, 13, tzinfo=UTC), datetime(2025, 4, 15, tzinfo=UTC), True),
+    (datetime(2020, 7, 13, tzinfo=UTC), None, False),
 ])
 def test_updated_shows_only_when_the_day_differs(published, updated, shown):
     """Is "Updated" shown only when it falls on a different day from publication?"""
@@ -35,8 +35,8 @@ def test_updated_shows_only_when_the_day_differs(published, updated, shown):
 
 def test_published_lists_only_public_posts_newest_first(app, make_post):
     """Does Post.published() leave out drafts and order newest first?"""
-    make_post("old", published=datetime(2020, 1, 1, tzinfo=timezone.utc))
-    make_post("new", published=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    make_post("old", published=datetime(2020, 1, 1, tzinfo=UTC))
+    make_post("new", published=datetime(2024, 1, 1, tzinfo=UTC))
     make_post("draft", status=PostStatus.DRAFT)
     with app.app_context():
         assert [post.slug for post in db.session.scalars(Post.published())] == ["new", "old"]

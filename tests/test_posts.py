@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from coaching import posts
 from coaching.extensions import db
 from coaching.models import Post, PostRedirect, PostStatus
 
-SAME_DAY = datetime(2022, 5, 5, tzinfo=timezone.utc)
+SAME_DAY = datetime(2022, 5, 5, tzinfo=UTC)
 
 
 def test_neighbours_break_ties_on_the_same_date(app, make_post):

@@ -54,7 +54,7 @@ def test_sitemap_lists_pages_and_published_posts(client, seeded):
 
 def test_site_url_setting_makes_absolute_links(app_factory):
     """With SITE_URL set, are canonical, feed and sitemap links built on it?"""
-    
+
     app = app_factory(SITE_URL="https://hopefordystonia.example/")
     html = app.test_client().get("/roadmap").get_data(as_text=True)
     assert '<link rel="canonical" href="https://hopefordystonia.example/roadmap">' in html

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from coaching.templating import format_date
 
 
 def test_dates_read_like_the_old_site():
     """Are dates shown as "Jul 13, 2020" (no leading zero)?"""
-    assert format_date(datetime(2020, 7, 13, tzinfo=timezone.utc)) == "Jul 13, 2020"
-    assert format_date(datetime(2025, 4, 5, tzinfo=timezone.utc)) == "Apr 5, 2025"
+    assert format_date(datetime(2020, 7, 13, tzinfo=UTC)) == "Jul 13, 2020"
+    assert format_date(datetime(2025, 4, 5, tzinfo=UTC)) == "Apr 5, 2025"
     assert format_date(None) == ""
 
 

@@ -77,3 +77,38 @@ def test_search_works_by_keyboard(page):
     page.keyboard.press("Enter")
     page.wait_for_url("**/blog/search?q=neuroplasticity")
     assert page.get_by_role("status").inner_text() == "1 post found."
+
+
+def test_post_lines_stay_near_70_characters(page):
+    """Are the post's lines of text at most about 70 characters long at desktop width?"""
+    page.goto(POST_PATH)
+    longest = page.evaluate("""() => {
+        const paragraph = document.querySelector('.post-body p');
+        const text = paragraph.firstChild;
+        const range = document.createRange();
+        const lines = new Map();
+        for (let i = 0; i < text.length; i++) {
+            range.setStart(text, i); range.setEnd(text, i + 1);
+            const top = Math.round(range.getBoundingClientRect().top);
+            lines.set(top, (lines.get(top) || 0) + 1);
+        }
+        return Math.max(...lines.values());
+    }""")
+    assert 45 <= longest <= 75, longest
+
+
+def test_reading_works_without_javascript(browser, live_server):
+    """Do home, blog, post, tag and search all work with JavaScript switched off?"""
+    context = browser.new_context(java_script_enabled=False, base_url=live_server)
+    page = context.new_page()
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Blog").click()
+    page.get_by_role("link", name="Psychedelics and Neuroplasticity: A Glimpse Into Future Possibilities").click()
+    page.get_by_role("list", name="Tags").get_by_role("link", name="neuroplasticity").click()
+    page.wait_for_url("**/blog/tag/neuroplasticity")
+    page.goto("/blog/")
+    page.get_by_label("Search the blog").fill("renaissance")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/blog/search?q=renaissance")
+    assert "1 post found." in page.content()
+    context.close()
