@@ -11,7 +11,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection settings)
 from .config import ROOT, Config, apply_environment, finalise
-from .extensions import csrf, db, mail, migrate
+from .extensions import csrf, db, limiter, mail, migrate
 
 
 def create_app(test_config: Mapping | None = None) -> Flask:
@@ -48,6 +48,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "coaching" / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_FIX_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"],
+                                x_proto=app.config["PROXY_FIX_HOPS"])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -30,6 +30,25 @@ class Config:
     POSTS_PER_PAGE = 10
     HSTS_ENABLED: bool | None = None  # default: on in production, off in development
 
+    # Contact intake and email delivery.
+    PRIVACY_NOTICE_VERSION = "2026-11-25"  # change when /privacy changes; stored with each consent
+    REPLY_EXPECTATION = "within two working days"  # shown on the thank-you page
+    CONTACT_MIN_FILL_SECONDS = 3  # faster than this looks like a bot (never a maximum)
+    CONTACT_RATE_LIMIT = "5 per 10 minutes"  # messages sent per visitor address
+    SEND_ACKNOWLEDGEMENT = True  # a short "message received" email to the visitor
+    NOTIFY_INCLUDE_MESSAGE = True  # false: the coach's email holds only a link to the inquiry
+    INQUIRY_RETENTION_DAYS = 365
+    MAIL_TIMEOUT = 10  # seconds an SMTP connection may wait before giving up
+    OUTBOX_RETRY_SECONDS = 30  # first retry delay; doubles each attempt, capped at an hour
+    OUTBOX_MAX_ATTEMPTS = 10
+    OUTBOX_POLL_SECONDS = 5  # how often `flask outbox run` looks for due messages
+    OUTBOX_DELIVER_AFTER_REQUEST = True  # the web process also delivers right after a commit
+    PROXY_FIX_HOPS = 0  # proxies in front of the app that set X-Forwarded-For (e.g. 1 behind nginx)
+    PERMANENT_SESSION_LIFETIME = 31 * 24 * 3600  # visitor sessions (and form tokens) outlive a browser restart
+    RATELIMIT_STORAGE_URI = "memory://"  # use redis://… in production with several workers
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+
     # Flask and extension settings that are worth naming here so the environment can set them.
     SESSION_COOKIE_SECURE: bool | None = None  # default: on in production
     SESSION_COOKIE_HTTPONLY = True
@@ -104,6 +123,8 @@ def finalise(config: dict, instance_path: Path) -> None:
         config["COACH_EMAIL"] = "coach@hopefordystonia.example"
     if not config.get("PRACTICE_EMAIL"):
         config["PRACTICE_EMAIL"] = config["COACH_EMAIL"]
+    if not config.get("MAIL_DEFAULT_SENDER"):
+        config["MAIL_DEFAULT_SENDER"] = (f"{config['SITE_NAME']} website", config["COACH_EMAIL"])
     if config["HSTS_ENABLED"] is None:
         config["HSTS_ENABLED"] = not development
     if config["SESSION_COOKIE_SECURE"] is None:

@@ -1,5 +1,7 @@
 """Unbound extension objects, bound to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -15,3 +17,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()
+# Limits are declared on the views that send (contact.py); the default is no limit.
+limiter = Limiter(key_func=get_remote_address)

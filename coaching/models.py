@@ -119,3 +119,92 @@ class PostRedirect(db.Model):
     old_path: Mapped[str] = mapped_column(String(500), unique=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     post: Mapped[Post] = relationship(back_populates="old_paths")
+
+
+class InquiryStatus(enum.Enum):
+    """Where an inquiry stands in the coach's inbox."""
+
+    NEW = "new"
+    READ = "read"
+    REPLIED = "replied"
+    ARCHIVED = "archived"
+    SPAM = "spam"
+
+
+class Inquiry(db.Model):
+    """A message sent through the contact form, kept even when email fails."""
+
+    __tablename__ = "inquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    privacy_notice_version: Mapped[str] = mapped_column(String(40))
+    status: Mapped[InquiryStatus] = mapped_column(
+        Enum(InquiryStatus, name="inquiry_status", values_callable=lambda e: [m.value for m in e]),
+        default=InquiryStatus.NEW,
+        index=True,
+    )
+    spam_reason: Mapped[str | None] = mapped_column(String(100))
+    # One per rendered form: a double-click or a resent form makes one inquiry (REL-10).
+    submission_token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    emails: Mapped[list[OutboxMessage]] = relationship(
+        back_populates="inquiry", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="OutboxMessage.id",
+    )
+
+
+class OutboxStatus(enum.Enum):
+    """Delivery state of a queued email."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class EmailKind(enum.Enum):
+    """Why an email is sent."""
+
+    COACH_NOTIFICATION = "coach_notification"
+    VISITOR_ACKNOWLEDGEMENT = "visitor_acknowledgement"
+
+
+class OutboxMessage(db.Model):
+    """An email written in the same transaction as what caused it, delivered later by a worker."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inquiry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EmailKind] = mapped_column(
+        Enum(EmailKind, name="email_kind", values_callable=lambda e: [m.value for m in e])
+    )
+    # Stable across retries, so a receiving server (or the coach's mail client) can drop duplicates.
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(OutboxStatus, name="outbox_status", values_callable=lambda e: [m.value for m in e]),
+        default=OutboxStatus.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A claimed message belongs to one worker until this time (then another may retry it).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    inquiry: Mapped[Inquiry | None] = relationship(back_populates="emails")
