@@ -43,6 +43,7 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = 10
     OUTBOX_POLL_SECONDS = 5  # how often `flask outbox run` looks for due messages
     OUTBOX_DELIVER_AFTER_REQUEST = True  # the web process also delivers right after a commit
+    MAIL_FILE_DIR: str | None = None  # without MAIL_SERVER, emails are written here as .eml (default instance/mail/)
     PROXY_FIX_HOPS = 0  # proxies in front of the app that set X-Forwarded-For (e.g. 1 behind nginx)
     PERMANENT_SESSION_LIFETIME = 31 * 24 * 3600  # visitor sessions (and form tokens) outlive a browser restart
     RATELIMIT_STORAGE_URI = "memory://"  # use redis://… in production with several workers
@@ -63,7 +64,8 @@ class Config:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # SQL errors must not carry a visitor's words into the logs (SEC-13).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
 
 # Settings whose default is None (or which an extension adds later) but which are booleans.

@@ -1,0 +1,349 @@
+"""Delivering queued email: claim a due message, send it with a timeout, record what happened.
+
+Email is data first: intake writes an OutboxMessage in the same transaction as the inquiry,
+and this module delivers it later (right after the request, or from `flask outbox run`).
+Each message is claimed with one conditional UPDATE before any SMTP talk, so two workers
+never send the same message; a failed attempt is retried with doubling delays until
+OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend.
+
+SEC-13: log lines name the message's id, kind, attempt and outcome, and an exception's class
+and SMTP code; never an address, name, subject, body, or an SMTP server's own words.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import threading
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import make_msgid, parseaddr
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from flask_mail import Connection, Message
+from sqlalchemy import and_, or_, update
+
+from .database import utcnow
+from .extensions import db
+from .models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MESSAGE_ID_DOMAIN = "hopefordystonia.local"
+MAX_RETRY_DELAY = timedelta(hours=1)
+_HEADER_BREAKERS = ("\r", "\n", "\0")
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A message this worker has claimed, read before the claim's commit (no SMTP inside a transaction)."""
+
+    id: int
+    kind: str
+    attempt: int
+    message: Message | None  # None when its headers were refused
+    refusal: str | None
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's SMTP connection with a socket timeout (MAIL_TIMEOUT), which Flask-Mail lacks.
+
+    Unlike Flask-Mail's, it always connects (MAIL_SUPPRESS_SEND is not consulted: choosing
+    SMTP or files is deliver_pending's job), and after a failure it closes the socket instead
+    of saying QUIT, which against a hung server would wait out a second timeout.
+    """
+
+    def __enter__(self) -> TimeoutConnection:
+        self.host = self.configure_host()
+        self.num_emails = 0
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        if self.host is None:
+            return
+        if exc_type is not None:
+            self.host.close()
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            # The message was accepted: a failed goodbye must not turn into a retry (a duplicate).
+            self.host.close()
+
+    def configure_host(self) -> smtplib.SMTP:
+        """Connect with a timeout on every socket operation, then STARTTLS and log in if configured."""
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        # Verified TLS: smtplib's own default context checks neither certificate nor host name.
+        context = ssl.create_default_context() if self.mail.use_ssl or self.mail.use_tls else None
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        # No set_debuglevel(MAIL_DEBUG): smtplib's debug output prints addresses and bodies (SEC-13).
+        try:
+            if self.mail.use_tls:
+                host.starttls(context=context)
+            if self.mail.username and self.mail.password:
+                host.login(self.mail.username, self.mail.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+
+def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryReport:
+    """Make one pass over due messages, oldest first: claim, send, record. Commits as it goes.
+
+    Due means pending with next_attempt_at <= now, or sending with an expired claim (a worker
+    that died mid-send). `now` defaults to the clock; tests pass it to step through backoff.
+    """
+    report = DeliveryReport()
+    for message_id in _due_ids(now or utcnow(), limit):
+        moment = now or utcnow()
+        claimed = _claim(message_id, moment)
+        if claimed is None:
+            continue  # another worker got there first
+        outcome = _deliver(claimed, moment)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the given number of failed attempts: doubling, at most an hour."""
+    first = current_app.config["OUTBOX_RETRY_SECONDS"]
+    exponent = min(max(attempts, 1) - 1, 32)  # 2**32 retry-seconds is far past the cap already
+    return min(timedelta(seconds=first * 2**exponent), MAX_RETRY_DELAY)
+
+
+def resend(message: OutboxMessage) -> None:
+    """Queue a failed message again from scratch (the admin's Resend button); the caller commits."""
+    if message.status is not OutboxStatus.FAILED:
+        raise ValueError(f"only a failed message can be resent, not a {message.status.value} one")
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    message.claimed_until = None
+
+
+def new_message_id(domain: str | None = None) -> str:
+    """A Message-ID for a new outbox row, on the sender's domain; kept for every retry."""
+    if domain is None:
+        domain = _sender_domain() or DEFAULT_MESSAGE_ID_DOMAIN
+    return make_msgid(domain=domain)
+
+
+# One worker thread per process: passes run one after another, so a web process never holds
+# two SMTP conversations at once (a small practice's mail provider rate-limits), and a burst
+# of submissions queues at most one more pass rather than a thread each. Separate processes
+# (gunicorn workers, `flask outbox run`) may deliver at the same time: the claim keeps them apart.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+_queued_lock = threading.Lock()
+_queued: Future | None = None
+
+
+def kick_delivery(app: Flask) -> Future | None:
+    """Start a delivery pass in the background (if OUTBOX_DELIVER_AFTER_REQUEST) and return at once."""
+    global _queued
+    if not app.config["OUTBOX_DELIVER_AFTER_REQUEST"]:
+        return None
+    with _queued_lock:
+        if _queued is not None and not (_queued.running() or _queued.done()):
+            return _queued  # a pass that has not started yet will see what was just committed
+        try:
+            _queued = _executor.submit(_background_pass, app)
+        except RuntimeError:  # the interpreter is shutting down; `flask outbox run` or the next kick delivers
+            log.warning("outbox: could not start a background delivery pass (shutting down)")
+            return None
+        _queued.add_done_callback(_log_background_failure)
+        return _queued
+
+
+def _background_pass(app: Flask) -> DeliveryReport:
+    """One delivery pass in its own app context (and so its own database session)."""
+    with app.app_context():
+        return deliver_pending()
+
+
+def _log_background_failure(future: Future) -> None:
+    """Log a background pass that raised, by class and place only (database errors quote row values)."""
+    if future.cancelled() or future.exception() is None:
+        return
+    exc = future.exception()
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f"{frame.filename}:{frame.lineno}" if frame else "unknown place"
+    log.error("outbox: background delivery pass failed: %s at %s", type(exc).__name__, where)
+
+
+def _due(now: datetime):
+    """The SQL condition for a message that may be claimed at `now`."""
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+
+
+def _due_ids(now: datetime, limit: int) -> list[int]:
+    """Ids of messages due at `now`, longest-waiting first."""
+    ids = list(db.session.scalars(
+        db.select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    ))
+    db.session.commit()  # end the read transaction: each claim starts afresh
+    return ids
+
+
+def _claim(message_id: int, now: datetime) -> _Claimed | None:
+    """Claim one message with a single conditional UPDATE and read it; None if another worker won.
+
+    The UPDATE is its transaction's first statement, so SQLite waits on its busy timeout
+    instead of failing a read-to-write upgrade, and PostgreSQL re-checks the WHERE after a
+    competing claim commits: exactly one worker sees rowcount 1. Committed before any SMTP.
+    """
+    hold = timedelta(seconds=current_app.config["MAIL_TIMEOUT"] * 3 + 60)
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _due(now))
+        .values(status=OutboxStatus.SENDING, claimed_until=now + hold, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    message = _build_message(row)
+    refusal = _header_problem(row, message)
+    claimed = _Claimed(row.id, row.kind.value, row.attempts, None if refusal else message, refusal)
+    db.session.commit()
+    return claimed
+
+
+def _build_message(row: OutboxMessage) -> Message:
+    """The Flask-Mail message for a row, with the row's stable Message-ID."""
+    message = Message(
+        subject=row.subject,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        recipients=[row.recipient],
+        reply_to=row.reply_to,
+        body=row.body_text,
+        html=row.body_html,
+    )
+    message.msgId = row.message_id
+    return message
+
+
+def _header_problem(row: OutboxMessage, message: Message) -> str | None:
+    """Why the message must never be sent (SEC-06: header injection), or None."""
+    for field in ("recipient", "reply_to", "subject"):
+        value = getattr(row, field) or ""
+        if any(character in value for character in _HEADER_BREAKERS):
+            return f"refused: line break or NUL in {field} (possible header injection); not sent"
+    if message.has_bad_headers():
+        return "refused: Flask-Mail found a line break in a header (possible header injection); not sent"
+    return None
+
+
+def _deliver(claimed: _Claimed, now: datetime) -> str:
+    """Send a claimed message and record the outcome: "sent", "retried" or "failed"."""
+    if claimed.refusal:
+        _finish(claimed, status=OutboxStatus.FAILED, last_error=claimed.refusal)
+        log.warning("outbox: message %d (%s) refused on attempt %d: unsafe header, not sent",
+                    claimed.id, claimed.kind, claimed.attempt)
+        return "failed"
+    try:
+        if current_app.config.get("MAIL_SERVER"):
+            with TimeoutConnection(current_app.extensions["mail"]) as connection:
+                connection.send(claimed.message)
+        else:
+            _write_mail_file(claimed, now)
+    except Exception as exc:  # every failure is recorded; none escapes the pass
+        return _record_failure(claimed, exc, now)
+    _finish(claimed, status=OutboxStatus.SENT, sent_at=now, last_error=None)
+    log.info("outbox: message %d (%s) sent on attempt %d", claimed.id, claimed.kind, claimed.attempt)
+    return "sent"
+
+
+def _record_failure(claimed: _Claimed, exc: Exception, now: datetime) -> str:
+    """Reschedule after a failed attempt, or give up after OUTBOX_MAX_ATTEMPTS."""
+    error = _describe(exc)
+    if not isinstance(exc, smtplib.SMTPException | OSError):
+        error = f"unexpected {error}"
+    if claimed.attempt >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        _finish(claimed, status=OutboxStatus.FAILED, last_error=error)
+        log.error("outbox: message %d (%s) failed on attempt %d, giving up: %s",
+                  claimed.id, claimed.kind, claimed.attempt, error)
+        return "failed"
+    retry_at = now + retry_delay(claimed.attempt)
+    _finish(claimed, status=OutboxStatus.PENDING, next_attempt_at=retry_at, last_error=error)
+    log.warning("outbox: message %d (%s) failed on attempt %d, retrying at %s: %s",
+                claimed.id, claimed.kind, claimed.attempt, retry_at.isoformat(timespec="seconds"), error)
+    return "retried"
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception's class and SMTP code, never its text (servers echo addresses back)."""
+    description = type(exc).__name__
+    code = getattr(exc, "smtp_code", None)
+    if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code = next(iter(exc.recipients.values()))[0]
+    if code is not None:
+        description += f" (SMTP {code})"
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        description += f" (no answer within {current_app.config['MAIL_TIMEOUT']} s)"
+    return description[:500]
+
+
+def _finish(claimed: _Claimed, **values) -> None:
+    """Record an attempt's outcome, only if this worker's claim still holds."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claimed.id,
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.attempts == claimed.attempt,
+        )
+        .values(claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        log.warning("outbox: message %d (%s): claim for attempt %d expired before it finished; "
+                    "outcome not recorded", claimed.id, claimed.kind, claimed.attempt)
+
+
+def _write_mail_file(claimed: _Claimed, now: datetime) -> None:
+    """Without MAIL_SERVER (local work), write the message as an .eml file instead of sending it."""
+    configured = current_app.config.get("MAIL_FILE_DIR")
+    directory = Path(configured) if configured else Path(current_app.instance_path) / "mail"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = f"{now:%Y%m%dT%H%M%SZ}-{claimed.id}-{claimed.kind}.eml"
+    partial = directory / f".{name}.partial"
+    partial.write_bytes(claimed.message.as_bytes())
+    partial.chmod(0o600)  # inquiries can describe someone's health
+    os.replace(partial, directory / name)  # a reader never sees half a file
+    shown = f"{directory / name}" if configured else f"instance/mail/{name}"
+    log.info("mail: no MAIL_SERVER set; wrote outbox message %d to %s", claimed.id, shown)
+
+
+def _sender_domain() -> str | None:
+    """The domain of MAIL_DEFAULT_SENDER (a string or a (name, address) pair), if there is an app."""
+    if not has_app_context():
+        return None
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER")
+    address = sender[1] if isinstance(sender, tuple | list) else parseaddr(sender or "")[1]
+    return address.rpartition("@")[2] or None
