@@ -88,3 +88,9 @@ def configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.logger.setLevel(logging.INFO)
+    production = not (app.config["DEVELOPMENT"] or app.testing)
+    if production and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is memory://: each worker process counts limits alone. "
+            "With more than one worker, set it to redis://…"
+        )

@@ -39,3 +39,9 @@ def robots():
 def favicon():
     """Browsers ask for /favicon.ico whatever the page says; point them at the real icon."""
     return Response(status=301, headers={"Location": url_for("static", filename="img/favicon.svg")})
+
+
+@bp.get("/privacy")
+def privacy():
+    """What is kept from the contact form, why, for how long, who sees it, and how to erase it."""
+    return conditional_page(render_template("public/privacy.html"))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.policy
 import os
+import re
+import socket
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +22,18 @@ from coaching.extensions import db
 from coaching.models import Post, PostStatus
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Leave out the PostgreSQL run of tests marked sqlite_only (a behaviour only SQLite has)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        is_postgres_run = callspec is not None and "postgresql" in callspec.id
+        (dropped if item.get_closest_marker("sqlite_only") and is_postgres_run else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def require_service(reason: str) -> None:
@@ -58,6 +75,8 @@ def make_test_app(database_url: str, **overrides):
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": database_url,
         "SITE_URL": None,
+        "OUTBOX_DELIVER_AFTER_REQUEST": False,  # tests deliver explicitly (test_outbox.py kicks its own)
+        "CONTACT_MIN_FILL_SECONDS": 0,  # tests send at machine speed; the spam test sets its own
         **overrides,
     }
     app = create_app(config)
@@ -139,6 +158,71 @@ def make_post(app):
     return _make_post
 
 
+# --- The contact form over HTTP ---
+
+_KEEP_TOKEN = object()
+
+
+def contact_form_fields(html: str) -> dict[str, str]:
+    """The hidden fields of a rendered contact form (CSRF token, start time, submission token)."""
+    fields = {}
+    for name in ("csrf_token", "form_started", "submission_token"):
+        match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+            rf'<input[^>]*value="([^"]*)"[^>]*name="{name}"', html)
+        fields[name] = match.group(1) if match else ""
+    return fields
+
+
+def submit_contact(client, data: dict, csrf_token=_KEEP_TOKEN, headers: dict | None = None):
+    """Open /contact as a visitor would, then send it with these values (None leaves a field out)."""
+    page = client.get("/contact", headers=headers).get_data(as_text=True)
+    form = contact_form_fields(page)
+    if csrf_token is not _KEEP_TOKEN:
+        form["csrf_token"] = csrf_token
+    form.update(data)
+    return client.post("/contact", data={k: v for k, v in form.items() if v is not None}, headers=headers)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server at TEST_REDIS_URL, checked to be answering."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        require_service("TEST_REDIS_URL is not set, so the Redis rate-limit run is skipped")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis at TEST_REDIS_URL is not answering ({exc})")
+    return url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def rate_limit_storage(request) -> str:
+    """Where rate limits are counted: in process, and in Redis when TEST_REDIS_URL is set."""
+    return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+def limited_app_factory(app_factory, rate_limit_storage):
+    """Apps with rate limits on, sharing one store that starts empty for this test."""
+    from coaching.extensions import limiter
+
+    def _build(**overrides):
+        built = app_factory(RATELIMIT_STORAGE_URI=rate_limit_storage, **overrides)
+        limiter.reset()  # clears counts left in a shared store (Redis) by earlier tests
+        return built
+
+    return _build
+
+
+@pytest.fixture
+def fuzz_app(app_factory):
+    """One app for a whole Hypothesis run: limits off, so only the input varies."""
+    return app_factory(RATELIMIT_ENABLED=False)
+
+
 # --- Browser tests: a live server on 127.0.0.1 and Debian's Chromium driven by Playwright ---
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,19 +230,47 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The seeded site served by a real HTTP server on 127.0.0.1 (SQLite file), for the browser."""
+def live_mailbox():
+    """A real SMTP server (aiosmtpd) for the whole browser session: the coach's mailbox."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory, live_mailbox):
+    """The seeded site served by a real HTTP server on 127.0.0.1 (SQLite file), mailing live_mailbox."""
     database = tmp_path_factory.mktemp("live") / "live.sqlite3"
-    app = make_test_app(f"sqlite:///{database}")
+    app = make_test_app(
+        f"sqlite:///{database}", MAIL_SERVER="127.0.0.1", MAIL_PORT=live_mailbox.port,
+        CONTACT_RATE_LIMIT="100 per 10 minutes",  # every browser test sends from 127.0.0.1
+    )
     with app.app_context():
         import_post_files(CONTENT_DIR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=app)
     server.shutdown()
     thread.join(timeout=10)
     dispose(app)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_site) -> str:
+    """The base URL of the live site."""
+    return live_site.url
+
+
+@pytest.fixture(scope="session")
+def live_app(live_site):
+    """The app behind the live site, for looking at its database."""
+    return live_site.app
 
 
 @pytest.fixture(scope="session")
@@ -195,3 +307,122 @@ def save_screenshot(page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def focused(page) -> dict:
+    """What has keyboard focus: its tag, text, href and focus outline."""
+    return page.evaluate("""() => {
+        const el = document.activeElement;
+        const style = getComputedStyle(el);
+        return {tag: el.tagName, text: (el.innerText || '').trim(), href: el.getAttribute('href'),
+                id: el.id, outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth)};
+    }""")
+
+
+def tab_to(page, href: str, limit: int = 60) -> dict:
+    """Press Tab until the link to href has focus, checking every stop shows a visible focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        state = focused(page)
+        assert state["outlineStyle"] != "none" and state["outlineWidth"] >= 2, state
+        if state["href"] == href:
+            return state
+    raise AssertionError(f"Tab never reached a link to {href}")
+
+
+# --- Real SMTP servers for delivery tests ---
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (aiosmtpd's Controller cannot start on port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ReceivedMail:
+    """One message as a real SMTP server received it: the envelope and the raw bytes."""
+
+    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes):
+        self.mail_from = mail_from
+        self.rcpt_tos = rcpt_tos
+        self.content = content
+
+    @property
+    def message(self):
+        """The raw bytes parsed by the email package, as a mail client would read them."""
+        return email.message_from_bytes(self.content, policy=email.policy.default)
+
+
+class RecordingHandler:
+    """An aiosmtpd handler that keeps every message it accepts and can be told to misbehave."""
+
+    def __init__(self):
+        self.port = 0
+        self.received: list[ReceivedMail] = []
+        self.data_failures = 0  # answer this many DATA commands with 451 before accepting
+        self.delay = 0.0  # seconds to wait before answering DATA
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        """Accept (and record) the message, or refuse it for now, as told."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.data_failures > 0:
+            self.data_failures -= 1
+            return "451 4.3.0 Try again later"
+        self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; the handler has .port, .received and the knobs."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def hung_smtp_server():
+    """The port of a TCP listener that accepts connections and never sends a byte (a hung server)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_until_stopped() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept_until_stopped, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port that was just bound and closed: connecting is refused at once (a mail server that is down)."""
+    return free_port()
+
+
+@pytest.fixture
+def smtp_app(app_factory):
+    """Build an app that sends mail to 127.0.0.1: smtp_app(port, MAIL_TIMEOUT=1, ...)."""
+
+    def _build(port: int, **overrides):
+        return app_factory(**{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_TIMEOUT": 2, **overrides})
+
+    return _build

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import focused, tab_to
+
 pytestmark = pytest.mark.browser
 
 POST_PATH = "/blog/psychedelics-and-neuroplasticity"
-
-
-def focused(page) -> dict:
-    """What has keyboard focus: its tag, text, href and focus outline."""
-    return page.evaluate("""() => {
-        const el = document.activeElement;
-        const style = getComputedStyle(el);
-        return {tag: el.tagName, text: (el.innerText || '').trim(), href: el.getAttribute('href'),
-                id: el.id, outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth)};
-    }""")
-
-
-def tab_to(page, href: str, limit: int = 60) -> dict:
-    """Press Tab until the link to href has focus, checking every stop shows a visible focus ring."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        state = focused(page)
-        assert state["outlineStyle"] != "none" and state["outlineWidth"] >= 2, state
-        if state["href"] == href:
-            return state
-    raise AssertionError(f"Tab never reached a link to {href}")
 
 
 def test_reader_goes_home_blog_post_tag_and_back_by_mouse(page):

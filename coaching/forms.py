@@ -1,0 +1,118 @@
+"""Forms, with messages that say what to do (the GOV.UK pattern), never just "invalid"."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+MESSAGE_MAX_LENGTH = 5000
+NAME_MAX_LENGTH = 200
+TOPIC_LABELS = {
+    "coaching": "A coaching inquiry",
+    "roadmap": "The Recovery Roadmap",
+    "speaking": "Speaking or media",
+    "other": "Something else",
+}
+TOPICS = [SelectChoice("", "Choose a topic (optional)")] + [
+    SelectChoice(value, label) for value, label in TOPIC_LABELS.items()
+]
+# Control characters (CR, LF, NUL, ...) have no place in a name, email or phone number: they are
+# how email headers get injected.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class NoControlCharacters:
+    """Refuse line breaks and other control characters in a one-line field."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        """Raise the field's message if the value holds a control character."""
+        if field.data and CONTROL_CHARACTERS.search(field.data):
+            raise ValidationError(self.message)
+
+
+class MessageLength:
+    """Refuse an over-long message, saying how long it is, so the writer knows how much to cut."""
+
+    def __call__(self, form, field) -> None:
+        """Raise a message giving the current and allowed length."""
+        length = len(field.data or "")
+        if length > MESSAGE_MAX_LENGTH:
+            raise ValidationError(
+                f"Your message must be {MESSAGE_MAX_LENGTH:,} characters or fewer. It is "
+                f"{length:,} characters now, so please shorten it by {length - MESSAGE_MAX_LENGTH:,}."
+            )
+
+
+def _drop_control_characters(value):
+    """Remove invisible control characters (NUL and the like) from a message, keeping tabs and line breaks."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value)
+
+
+def _strip(value):
+    """Trim surrounding whitespace from text input (not from the message body's inside)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class ContactForm(FlaskForm):
+    """The "I'd love to hear from you" form. Field names are part of the site's interface."""
+
+    name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter your name so I know what to call you"),
+            Length(max=NAME_MAX_LENGTH, message=f"Your name must be {NAME_MAX_LENGTH} characters or fewer"),
+            NoControlCharacters("Enter your name on one line, without line breaks or special characters"),
+        ],
+    )
+    email = EmailField(
+        "Your email address",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter your email address so I can reply"),
+            NoControlCharacters("Enter an email address in the correct format, like name@example.com"),
+            Length(max=254, message="Enter an email address in the correct format, like name@example.com"),
+            Email("Enter an email address in the correct format, like name@example.com",
+                  check_deliverability=False, granular_message=False),
+        ],
+    )
+    phone = TelField(
+        "Phone number (optional)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            NoControlCharacters("Enter a phone number using digits, spaces and + ( ) -, or leave it empty"),
+            Regexp(r"^\+?[0-9 ()\-.]{5,40}$",
+                   message="Enter a phone number using digits, spaces and + ( ) -, or leave it empty"),
+        ],
+    )
+    topic = SelectField("What would you like to talk about? (optional)", choices=TOPICS, default="",
+                        validate_choice=False)
+    message = TextAreaField(
+        "Your message",
+        filters=[_drop_control_characters],
+        validators=[DataRequired("Enter your message"), MessageLength()],
+    )
+    consent = BooleanField(
+        "I agree that Hope for Dystonia may store my message, which may include details about my "
+        "health, so that the coach can reply to me.",
+        validators=[DataRequired("Tick the box to agree that I may keep your message so I can reply")],
+    )
+    # Spam checks without barriers: a field people never see or fill, and when the form was shown.
+    website = StringField("Leave this field empty")
+    form_started = HiddenField()
+    submission_token = HiddenField()
+
+    def validate_topic(self, field) -> None:
+        """Accept only the listed topics (or none)."""
+        if field.data not in TOPIC_LABELS and field.data != "":
+            raise ValidationError("Choose a topic from the list, or leave it as it is")
