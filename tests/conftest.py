@@ -319,15 +319,21 @@ def focused(page) -> dict:
     }""")
 
 
-def tab_to(page, href: str, limit: int = 60) -> dict:
-    """Press Tab until the link to href has focus, checking every stop shows a visible focus ring."""
+def press_tab(page, key: str = "Tab") -> dict:
+    """Press Tab (or Shift+Tab) and check the newly focused control shows a visible focus ring."""
+    page.keyboard.press(key)
+    state = focused(page)
+    assert state["outlineStyle"] != "none" and state["outlineWidth"] >= 2, state
+    return state
+
+
+def tab_to(page, href: str | None = None, element_id: str | None = None, limit: int = 60) -> dict:
+    """Press Tab until the link to href (or the element with this id) has focus, ring visible at each stop."""
     for _ in range(limit):
-        page.keyboard.press("Tab")
-        state = focused(page)
-        assert state["outlineStyle"] != "none" and state["outlineWidth"] >= 2, state
-        if state["href"] == href:
+        state = press_tab(page)
+        if (href is not None and state["href"] == href) or (element_id is not None and state["id"] == element_id):
             return state
-    raise AssertionError(f"Tab never reached a link to {href}")
+    raise AssertionError(f"Tab never reached {href or element_id}")
 
 
 # --- Real SMTP servers for delivery tests ---
@@ -426,3 +432,14 @@ def smtp_app(app_factory):
         return app_factory(**{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_TIMEOUT": 2, **overrides})
 
     return _build
+
+
+def submit_contact_in_browser(page, click: str = "click") -> None:
+    """Fill the contact form's required fields that are empty, tick consent, and press Send."""
+    for label, value in (("Your name", "Pat"), ("Your email address", "pat@example.org"),
+                         ("Your message", "Hello from a shaky hand.")):
+        field = page.get_by_label(label)
+        if not field.input_value():
+            field.fill(value)
+    page.get_by_label("I agree that Hope for Dystonia may store my message").check()
+    getattr(page.get_by_role("button", name="Send my message"), click)()

@@ -306,3 +306,43 @@ def test_fuzzed_fields_never_break_the_form_or_add_recipients(fuzz_app, name, em
             assert email_row.recipient in {fuzz_app.config["COACH_EMAIL"], email_row.inquiry.email}
             for header in (email_row.recipient, email_row.reply_to or "", email_row.subject):
                 assert not re.search(r"[\r\n\x00]", header)
+
+
+def wait_for_background_delivery(app) -> None:
+    """Let the web process's background delivery pass finish before the test's database goes away."""
+    from coaching.outbox import kick_delivery
+
+    future = kick_delivery(app)
+    if future is not None:
+        future.result(timeout=60)
+
+
+def test_fifty_messages_are_kept_while_smtp_is_down(smtp_app, closed_port):
+    """REL-01: with the mail server down, do 50 sends all reach the thank-you page and all 50 stay queued?"""
+    app = smtp_app(closed_port, OUTBOX_DELIVER_AFTER_REQUEST=True, RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    for number in range(50):
+        response = submit_contact(client, dict(VALID, message=f"Message number {number}"))
+        assert response.status_code == 303
+        assert client.get(response.headers["Location"]).status_code == 200
+    wait_for_background_delivery(app)
+    assert count(app, Inquiry) == 50
+    with app.app_context():
+        statuses = list(db.session.scalars(select(OutboxMessage.status)))
+    assert len(statuses) == 100
+    assert OutboxStatus.SENT not in statuses
+
+
+def test_a_hung_mail_server_never_holds_up_the_visitor(smtp_app, hung_smtp_server):
+    """REL-01/02: with a server that never answers, does the visitor still get the thank-you page at once?"""
+    app = smtp_app(hung_smtp_server, OUTBOX_DELIVER_AFTER_REQUEST=True, MAIL_TIMEOUT=3)
+    client = app.test_client()
+    page = client.get("/contact").get_data(as_text=True)
+    started = time.monotonic()
+    response = client.post("/contact", data=dict(contact_form_fields(page), **VALID))
+    answered_in = time.monotonic() - started
+    assert response.status_code == 303
+    assert answered_in < app.config["MAIL_TIMEOUT"]  # a bound on waiting, not a speed goal
+    wait_for_background_delivery(app)
+    with app.app_context():
+        assert {row.status for row in db.session.scalars(select(OutboxMessage))} == {OutboxStatus.PENDING}
