@@ -14,11 +14,14 @@ from .config import ROOT, Config, apply_environment, finalise
 from .extensions import csrf, db, limiter, mail, migrate
 
 
-def create_app(test_config: Mapping | None = None) -> Flask:
-    """Build the app: settings first, then extensions, blueprints, error pages and commands."""
+def create_app(test_config: Mapping | None = None, instance_path: str | Path | None = None) -> Flask:
+    """Build the app: settings first, then extensions, blueprints, error pages and commands.
+
+    The instance folder (database, secret key, mail files) is ./instance unless one is given.
+    """
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_path or ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -52,7 +52,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"TESTING": True, "SECRET_KEY": "bench", "HSTS_ENABLED": True,
-                          "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.sqlite3'}"})
+                          "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.sqlite3'}"},
+                         instance_path=folder)
         with app.app_context():
             db.create_all()
             import_post_files(CONTENT_DIR)

@@ -7,6 +7,7 @@ import email.policy
 import os
 import re
 import socket
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,8 +69,11 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
-def make_test_app(database_url: str, **overrides):
-    """An app in testing mode on the given database, with its tables created."""
+def make_test_app(database_url: str, instance_path: Path | None = None, **overrides):
+    """An app in testing mode on the given database, with its tables created.
+
+    Its instance folder (mail files and the like) is a fresh temporary one, never ./instance.
+    """
     config = {
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -79,7 +83,7 @@ def make_test_app(database_url: str, **overrides):
         "CONTACT_MIN_FILL_SECONDS": 0,  # tests send at machine speed; the spam test sets its own
         **overrides,
     }
-    app = create_app(config)
+    app = create_app(config, instance_path=instance_path or tempfile.mkdtemp(prefix="coaching-test-instance-"))
     with app.app_context():
         db.create_all()
     return app
@@ -93,12 +97,12 @@ def dispose(app) -> None:
 
 
 @pytest.fixture
-def app_factory(database_url):
+def app_factory(database_url, tmp_path):
     """Build more apps on the test database with other settings: app_factory(SITE_URL=...)."""
     apps = []
 
     def _build(**overrides):
-        apps.append(make_test_app(database_url, **overrides))
+        apps.append(make_test_app(database_url, instance_path=tmp_path / "instance", **overrides))
         return apps[-1]
 
     yield _build
@@ -245,9 +249,10 @@ def live_mailbox():
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory, live_mailbox):
     """The seeded site served by a real HTTP server on 127.0.0.1 (SQLite file), mailing live_mailbox."""
-    database = tmp_path_factory.mktemp("live") / "live.sqlite3"
+    folder = tmp_path_factory.mktemp("live")
     app = make_test_app(
-        f"sqlite:///{database}", MAIL_SERVER="127.0.0.1", MAIL_PORT=live_mailbox.port,
+        f"sqlite:///{folder / 'live.sqlite3'}", instance_path=folder / "instance",
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=live_mailbox.port,
         CONTACT_RATE_LIMIT="100 per 10 minutes",  # every browser test sends from 127.0.0.1
     )
     with app.app_context():

@@ -11,12 +11,13 @@ from coaching.extensions import db
 from tests.conftest import dispose, make_test_app
 
 
-def test_upgrade_on_an_empty_database_matches_the_models(database_url):
+def test_upgrade_on_an_empty_database_matches_the_models(database_url, tmp_path):
     """Does upgrading an empty database leave no difference between it and the models?"""
     from coaching import create_app
     from tests.conftest import TEST_SECRET_KEY
 
-    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url},
+                     instance_path=tmp_path)
     try:
         with app.app_context():
             upgrade()

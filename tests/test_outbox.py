@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -296,13 +297,12 @@ def test_without_a_mail_server_messages_become_files(app_factory, tmp_path, queu
     assert line == f"mail: no MAIL_SERVER set; wrote outbox message {message_id} to {mail_dir / path.name}"
 
 
-def test_mail_files_default_to_instance_mail(app, tmp_path, queue_message, caplog):
+def test_mail_files_default_to_instance_mail(app, queue_message, caplog):
     """Without MAIL_SERVER or MAIL_FILE_DIR, do message files go to instance/mail/, as the log says?"""
     caplog.set_level(logging.INFO, logger="coaching.outbox")
-    app.instance_path = str(tmp_path)
     queue_message()
     assert run_pass(app).sent == 1
-    [path] = (tmp_path / "mail").iterdir()
+    [path] = (Path(app.instance_path) / "mail").iterdir()
     assert f"to instance/mail/{path.name}" in caplog.text
 
 
