@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
 import os
 import re
@@ -236,14 +237,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 @pytest.fixture(scope="session")
 def live_mailbox():
     """A real SMTP server (aiosmtpd) for the whole browser session: the coach's mailbox."""
-    from aiosmtpd.controller import Controller
-
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+    with running_smtp_server() as handler:
+        yield handler
 
 
 @pytest.fixture(scope="session")
@@ -385,17 +380,26 @@ class RecordingHandler:
         return "250 2.0.0 OK"
 
 
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; the handler has .port, .received and the knobs."""
+@contextlib.contextmanager
+def running_smtp_server():
+    """Run aiosmtpd on 127.0.0.1 with a RecordingHandler (which knows its .port) until the block ends."""
     from aiosmtpd.controller import Controller
 
     handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     handler.port = controller.port
-    yield handler
-    controller.stop()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; the handler has .port, .received and the knobs."""
+    with running_smtp_server() as handler:
+        yield handler
 
 
 @pytest.fixture
