@@ -11,7 +11,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection settings)
 from .config import ROOT, Config, apply_environment, finalise
-from .extensions import csrf, db, limiter, mail, migrate
+from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
 
 def create_app(test_config: Mapping | None = None, instance_path: str | Path | None = None) -> Flask:
@@ -52,6 +52,11 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from .accounts import load_session_user
+
+    login_manager.user_loader(load_session_user)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -61,11 +66,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area of the site."""
-    from . import blog, contact, errors, public
+    from . import admin, auth, blog, contact, errors, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(blog.bp)
     app.register_blueprint(contact.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
     errors.register(app)
     # Last: the catch-all that sends old addresses to their posts.
     app.register_blueprint(blog.legacy_bp)

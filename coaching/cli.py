@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 import click
@@ -94,4 +95,26 @@ def outbox_run_command(max_passes: int | None) -> None:
 def init_app(app: Flask) -> None:
     """Register the commands with the app's CLI."""
     app.cli.add_command(seed_command)
+    app.cli.add_command(create_admin_command)
     app.cli.add_command(outbox_group)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@with_appcontext
+def create_admin_command(email: str) -> None:
+    """Create the admin account EMAIL, or reset its password (asked twice, hidden; or one line piped in)."""
+    from .accounts import PasswordRejected, create_or_reset_admin
+    from .extensions import db
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password (12 or more characters)", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user, created = create_or_reset_admin(email, password)
+    except PasswordRejected as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    action = "Created" if created else "Reset the password of (and signed out)"
+    click.echo(f"{action} the admin account {user.email}.")

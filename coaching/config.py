@@ -50,6 +50,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
 
+    # The coach's admin.
+    ADMIN_IDLE_MINUTES = 30  # signed out after this long without a request
+    ADMIN_SESSION_HOURS = 12  # and after this long in all, however active
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # cover images
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600  # "remember me" is not offered; capped should it be
+
     # Flask and extension settings that are worth naming here so the environment can set them.
     SESSION_COOKIE_SECURE: bool | None = None  # default: on in production
     SESSION_COOKIE_HTTPONLY = True

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
@@ -116,3 +125,18 @@ class ContactForm(FlaskForm):
         """Accept only the listed topics (or none)."""
         if field.data not in TOPIC_LABELS and field.data != "":
             raise ValidationError("Choose a topic from the list, or leave it as it is")
+
+
+class SignInForm(FlaskForm):
+    """The coach's sign-in: address and password (paste allowed, no puzzles)."""
+
+    email = EmailField("Email address", filters=[_strip],
+                       validators=[DataRequired("Enter the email address of your account")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password")])
+
+
+class SecondFactorForm(FlaskForm):
+    """The 6-digit code from an authenticator app, or a recovery code."""
+
+    code = StringField("Code from your authenticator app, or a recovery code", filters=[_strip],
+                       validators=[DataRequired("Enter the 6-digit code from your authenticator app")])

@@ -158,6 +158,15 @@ class Inquiry(db.Model):
         back_populates="inquiry", cascade="all, delete-orphan", passive_deletes=True,
         order_by="OutboxMessage.id",
     )
+    notes: Mapped[list[InquiryNote]] = relationship(
+        back_populates="inquiry", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="InquiryNote.created_at",
+    )
+
+    @property
+    def coach_notified(self) -> bool:
+        """Whether the coach's notification email has gone out."""
+        return any(e.kind is EmailKind.COACH_NOTIFICATION and e.status is OutboxStatus.SENT for e in self.emails)
 
 
 class OutboxStatus(enum.Enum):
@@ -174,6 +183,7 @@ class EmailKind(enum.Enum):
 
     COACH_NOTIFICATION = "coach_notification"
     VISITOR_ACKNOWLEDGEMENT = "visitor_acknowledgement"
+    ADMIN_REPLY = "admin_reply"
 
 
 class OutboxMessage(db.Model):
@@ -208,3 +218,98 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     inquiry: Mapped[Inquiry | None] = relationship(back_populates="emails")
+
+
+class NoteKind(enum.Enum):
+    """What a timeline entry on an inquiry records."""
+
+    NOTE = "note"  # the coach's private note
+    REPLY = "reply"  # a reply sent from the admin (its text)
+    EVENT = "event"  # a status change, a resend
+
+
+class InquiryNote(db.Model):
+    """A dated entry on an inquiry's timeline; kept, never edited."""
+
+    __tablename__ = "inquiry_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[NoteKind] = mapped_column(
+        Enum(NoteKind, name="note_kind", values_callable=lambda e: [m.value for m in e]), default=NoteKind.NOTE
+    )
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="notes")
+
+
+class AdminUser(db.Model):
+    """Someone who may sign in to /admin (the coach)."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the session's user id: raising it signs every existing session out (SEC-10).
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # Flask-Login's user protocol.
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The session's user id: id and session version, so a version bump ends old sessions."""
+        return f"{self.id}:{self.session_version}"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the second factor when the phone is lost."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[AdminUser] = relationship(back_populates="recovery_codes")
+
+
+class SignInAttempt(db.Model):
+    """A failed sign-in, counted per account and per address to slow down guessing (SEC-07)."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A hash of the address typed (it may not be an account, or may be a visitor's address).
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    remote_address: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ErasureRecord(db.Model):
+    """An audit record of an erasure: what was erased (by id and count) and when, never the content."""
+
+    __tablename__ = "erasure_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(40))  # "one inquiry", "email address", "retention"
+    inquiry_ids: Mapped[str] = mapped_column(Text)  # comma-separated ids
+    inquiries: Mapped[int] = mapped_column(Integer, default=0)
+    emails: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[int] = mapped_column(Integer, default=0)

@@ -228,6 +228,46 @@ def fuzz_app(app_factory):
     return app_factory(RATELIMIT_ENABLED=False)
 
 
+# --- The coach's admin ---
+
+ADMIN_EMAIL = "coach@example.org"
+ADMIN_PASSWORD = "gentle-river-stone-lantern"
+
+
+@pytest.fixture
+def admin_user(app) -> int:
+    """The coach's admin account (id), created as `flask create-admin` would."""
+    from coaching.accounts import create_or_reset_admin
+
+    with app.app_context():
+        user, _ = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, next_url: str | None = None):
+    """Open the sign-in page and sign in with these details; returns the POST's response."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": token, "email": email, "password": password})
+
+
+def csrf_token_of(client, url: str) -> str:
+    """A valid CSRF token for this client's session, read from a page that has a form."""
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def admin_client(app, admin_user):
+    """A test client signed in as the coach."""
+    client = app.test_client()
+    response = sign_in(client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
 # --- Browser tests: a live server on 127.0.0.1 and Debian's Chromium driven by Playwright ---
 
 CHROMIUM = Path("/usr/bin/chromium")

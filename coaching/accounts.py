@@ -1,0 +1,227 @@
+"""Admin accounts: passwords (argon2id), sign-in throttling, sessions, and the optional second factor."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+
+from .database import utcnow
+from .extensions import db
+from .models import AdminUser, RecoveryCode, SignInAttempt
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 128
+FREE_FAILURES = 5  # per account and per address in an hour, before any waiting
+FIRST_WAIT = timedelta(seconds=15)
+LONGEST_WAIT = timedelta(minutes=15)  # the real coach is never locked out for longer
+THROTTLE_WINDOW = timedelta(hours=1)
+RECOVERY_CODE_COUNT = 10
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
+
+# argon2id with the library's defaults (64 MiB, 3 passes): SEC-09.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password, used to keep timing even")
+
+
+class PasswordRejected(ValueError):
+    """A new password breaks a rule; the message says which, and how to fix it."""
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The list of common passwords (from Django), lower-cased."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def check_new_password(password: str, email: str = "") -> None:
+    """Raise PasswordRejected unless the password is 12-128 characters and not a common one."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise PasswordRejected(f"Use at least {PASSWORD_MIN_LENGTH} characters. A few unrelated words work well.")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise PasswordRejected(f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    if password.strip().lower() in common_passwords() or (email and password.lower() == email.lower()):
+        raise PasswordRejected("That password is too common to be safe. Choose one that isn't on lists of "
+                               "common passwords, such as a few unrelated words.")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    """The form an admin's address is stored and looked up in."""
+    return email.strip().lower()
+
+
+def create_or_reset_admin(email: str, password: str) -> tuple[AdminUser, bool]:
+    """Create the admin account, or reset its password (signing out its sessions); the caller commits."""
+    email = normalise_email(email)
+    check_new_password(password, email)
+    user = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
+    created = user is None
+    if created:
+        user = AdminUser(email=email, password_hash=hash_password(password))
+        db.session.add(user)
+    else:
+        set_password(user, password)
+    return user, created
+
+
+def set_password(user: AdminUser, password: str) -> None:
+    """Change a password: it must pass the rules, and every other session is signed out."""
+    check_new_password(password, user.email)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_other_sessions(user)
+
+
+def end_other_sessions(user: AdminUser) -> None:
+    """Sign out every session of this account (the session id carries the version)."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def account_key(email: str) -> str:
+    """A hash of the typed address, so throttling never stores addresses people type."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+@dataclass
+class Throttle:
+    """Whether a sign-in may be tried now, and if not, how long to wait."""
+
+    wait: timedelta | None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the password may be checked now."""
+        return self.wait is None
+
+    @property
+    def minutes(self) -> int:
+        """The wait, rounded up to whole minutes, for messages."""
+        return max(1, -(-int(self.wait.total_seconds()) // 60)) if self.wait else 0
+
+
+def sign_in_throttle(email: str, remote_address: str, now: datetime | None = None) -> Throttle:
+    """SEC-07: after 5 failures in an hour (per account or address), wait 15 s, doubling to 15 min."""
+    now = now or utcnow()
+    since = now - THROTTLE_WINDOW
+    longest = None
+    for column, value in ((SignInAttempt.account_key, account_key(email)),
+                          (SignInAttempt.remote_address, remote_address)):
+        failures, latest = db.session.execute(
+            select(func.count(), func.max(SignInAttempt.created_at))
+            .where(column == value, SignInAttempt.created_at > since)
+        ).one()
+        if failures < FREE_FAILURES:
+            continue
+        wait = min(FIRST_WAIT * 2 ** (failures - FREE_FAILURES), LONGEST_WAIT)
+        latest = _as_aware(latest)
+        remaining = latest + wait - now
+        if remaining > timedelta(0) and (longest is None or remaining > longest):
+            longest = remaining
+    return Throttle(wait=longest)
+
+
+def _as_aware(value: datetime) -> datetime:
+    """func.max() bypasses the column type on some backends: make sure the time is aware UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def record_failure(email: str, remote_address: str, now: datetime | None = None) -> None:
+    """Count a failed sign-in (the caller commits); logged without the address or password."""
+    db.session.add(SignInAttempt(account_key=account_key(email), remote_address=remote_address,
+                                 created_at=now or utcnow()))
+    log.warning("sign-in failed for account key %s… from %s", account_key(email)[:12], remote_address)
+
+
+def forget_failures(email: str) -> None:
+    """After a successful sign-in, clear the account's failures (not the address's)."""
+    db.session.execute(delete(SignInAttempt).where(SignInAttempt.account_key == account_key(email)))
+
+
+def check_password(email: str, password: str) -> AdminUser | None:
+    """The account if the address and password match, else None (timing alike either way)."""
+    user = db.session.scalar(select(AdminUser).where(AdminUser.email == normalise_email(email)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def load_session_user(session_user_id: str) -> AdminUser | None:
+    """Flask-Login's user loader: "id:version", valid only while the version is current."""
+    user_id, _, version = session_user_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(AdminUser, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+# --- The optional second factor (TOTP) and its recovery codes ---
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 secret for an authenticator app."""
+    return pyotp.random_base32()
+
+
+def totp_uri(user: AdminUser, secret: str, issuer: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    """Whether a 6-digit code is right now (or one step either side, for slow fingers and clocks)."""
+    code = "".join(code.split())
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def new_recovery_codes(user: AdminUser) -> list[str]:
+    """Replace the account's recovery codes with new ones; returns them (shown once, stored hashed)."""
+    user.recovery_codes.clear()
+    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)]
+    user.recovery_codes.extend(RecoveryCode(code_hash=hash_password(code)) for code in codes)
+    return codes
+
+
+def use_recovery_code(user: AdminUser, code: str) -> bool:
+    """Spend a matching unused recovery code; False if none matches."""
+    code = code.strip().lower()
+    for stored in user.recovery_codes:
+        if stored.used_at is not None:
+            continue
+        try:
+            _hasher.verify(stored.code_hash, code)
+        except (VerificationError, InvalidHashError):
+            continue
+        stored.used_at = utcnow()
+        return True
+    return False
+
+
+def second_factor_matches(user: AdminUser, code: str) -> bool:
+    """A current TOTP code or an unused recovery code."""
+    return bool(user.totp_secret) and totp_matches(user.totp_secret, code) or use_recovery_code(user, code)
