@@ -74,8 +74,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     errors.register(app)
-    # Last: the catch-all that sends old addresses to their posts.
-    app.register_blueprint(blog.legacy_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -28,16 +28,18 @@ def safe_next(target: str | None) -> str:
     return url_for("admin.inquiries")
 
 
-def _no_store(html, status: int = 200):
+@bp.after_request
+def never_cache(response):
     """Sign-in pages are never cached (PRIV-03)."""
-    return html, status, {"Cache-Control": "no-store"}
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _throttled(form, throttle: accounts.Throttle, template: str):
     """The form again, with how long to wait before trying (nothing was checked)."""
     message = (f"Too many attempts. For your account's safety, please wait {throttle.minutes} "
                f"minute{'s' if throttle.minutes != 1 else ''}, then try again.")
-    return _no_store(render_template(template, form=form, problem=message), 429)
+    return (render_template(template, form=form, problem=message), 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +49,7 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = SignInForm()
     if not form.validate_on_submit():
-        return _no_store(render_template("auth/login.html", form=form, problem=None),
+        return (render_template("auth/login.html", form=form, problem=None),
                          200 if not form.errors else 400)
     address = request.remote_addr or "unknown"
     throttle = accounts.sign_in_throttle(form.email.data, address)
@@ -57,7 +59,7 @@ def login():
     if user is None:
         accounts.record_failure(form.email.data, address)
         db.session.commit()
-        return _no_store(render_template(
+        return (render_template(
             "auth/login.html", form=form,
             problem="The email address or password is not right. Check them and try again."), 400)
     accounts.forget_failures(form.email.data)
@@ -81,7 +83,7 @@ def second_factor():
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     if not form.validate_on_submit():
-        return _no_store(render_template("auth/second_factor.html", form=form, problem=None),
+        return (render_template("auth/second_factor.html", form=form, problem=None),
                          200 if not form.errors else 400)
     address = request.remote_addr or "unknown"
     throttle = accounts.sign_in_throttle(user.email, address)
@@ -90,7 +92,7 @@ def second_factor():
     if not accounts.second_factor_matches(user, form.code.data):
         accounts.record_failure(user.email, address)
         db.session.commit()
-        return _no_store(render_template(
+        return (render_template(
             "auth/second_factor.html", form=form,
             problem="That code is not right. Codes change every 30 seconds: enter the one showing now."), 400)
     db.session.commit()  # a recovery code is now spent

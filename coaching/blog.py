@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from . import posts
+from .errors import render_error
 from .templating import conditional_page, xml_response
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
-legacy_bp = Blueprint("legacy", __name__)
 bp.add_app_template_global(posts.post_structured_data, "structured_data")
 bp.add_app_template_global(posts.feed_content, "feed_content")
 
@@ -62,12 +62,13 @@ def feed():
     return xml_response("blog/feed.xml", "application/atom+xml", entries=posts.published_posts(20))
 
 
-@legacy_bp.get("/<path:old_path>")
-def old_address(old_path: str):
-    """Send an old address (the Wix site's, or a renamed slug) to the post that lives on."""
-    target = posts.redirect_target("/" + old_path.rstrip("/"))
-    if target is None:
-        abort(404)
-    return redirect(url_for("blog.post", slug=target.slug), code=301)
+@bp.app_errorhandler(404)
+def old_address(error):
+    """Before saying "not found", send an old address (the Wix site's, a renamed slug) to its post."""
+    if request.method in ("GET", "HEAD"):
+        target = posts.redirect_target(request.path.rstrip("/") or "/")
+        if target is not None:
+            return redirect(url_for("blog.post", slug=target.slug), code=301)
+    return render_error(404)
 
 

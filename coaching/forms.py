@@ -140,3 +140,82 @@ class SecondFactorForm(FlaskForm):
 
     code = StringField("Code from your authenticator app, or a recovery code", filters=[_strip],
                        validators=[DataRequired("Enter the 6-digit code from your authenticator app")])
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change the admin password: the current one, then the new one twice."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
+    confirm_password = PasswordField("New password again",
+                                     validators=[DataRequired("Enter the new password again")])
+
+    def validate_confirm_password(self, field) -> None:
+        """The two new passwords must match."""
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords are different. Type the same password in both boxes")
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Re-enter the password before a security change (turning off the second factor)."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
+
+
+# --- The coach's inbox (coaching/admin/inbox.py) ---
+
+REPLY_MAX_LENGTH = 10_000
+NOTE_MAX_LENGTH = 10_000
+
+
+class InquiryReplyForm(FlaskForm):
+    """The coach's reply to an inquiry, sent by email through the outbox (the view fills the subject)."""
+
+    subject = StringField(
+        "Subject",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter a subject for your reply"),
+            Length(max=200, message="The subject must be 200 characters or fewer"),
+            NoControlCharacters("Enter the subject on one line, without line breaks"),
+        ],
+    )
+    body = TextAreaField(
+        "Your reply",
+        filters=[_drop_control_characters],
+        validators=[
+            DataRequired("Enter your reply"),
+            Length(max=REPLY_MAX_LENGTH,
+                   message=f"Your reply must be {REPLY_MAX_LENGTH:,} characters or fewer: please shorten it"),
+        ],
+    )
+
+
+class NoteForm(FlaskForm):
+    """A private note on an inquiry's timeline (only the coach sees it)."""
+
+    note = TextAreaField(
+        "Add a private note",
+        filters=[_drop_control_characters],
+        validators=[
+            DataRequired("Enter the note you want to keep"),
+            Length(max=NOTE_MAX_LENGTH,
+                   message=f"A note must be {NOTE_MAX_LENGTH:,} characters or fewer: please shorten it"),
+        ],
+    )
+
+
+class EraseByEmailForm(FlaskForm):
+    """The address whose inquiries, emails and notes are to be erased (PRIV-02)."""
+
+    email = EmailField(
+        "Email address",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the email address whose messages you want to erase"),
+            NoControlCharacters("Enter an email address in the correct format, like name@example.com"),
+            Length(max=254, message="Enter an email address in the correct format, like name@example.com"),
+            Email("Enter an email address in the correct format, like name@example.com",
+                  check_deliverability=False, granular_message=False),
+        ],
+    )

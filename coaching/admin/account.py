@@ -1,13 +1,141 @@
-"""The coach's account: password and the optional second factor."""
+"""The coach's account: change the password, and turn the second factor (TOTP) on or off."""
 
 from __future__ import annotations
 
-from flask import render_template
+import io
 
+import qrcode
+import qrcode.image.svg
+from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user
+
+from .. import accounts
+from ..database import utcnow
+from ..extensions import db
+from ..forms import ChangePasswordForm, ConfirmPasswordForm, SecondFactorForm
+from ..models import AdminUser
 from . import bp
+
+PENDING_SECRET_KEY = "pending_totp_secret"
+
+
+def _me() -> AdminUser:
+    """The signed-in admin, as a row of this request's session."""
+    return db.session.get(AdminUser, current_user.id)
+
+
+def _page(status: int = 200, **forms):
+    """The account page with its three forms (any given ones carry errors or values)."""
+    context = {
+        "user": _me(),
+        "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
+        "disable_form": forms.get("disable_form") or ConfirmPasswordForm(formdata=None),
+        "problem": forms.get("problem"),
+    }
+    return render_template("admin/account.html", **context), status
 
 
 @bp.get("/account")
 def account():
-    """The account page."""
-    return render_template("admin/account.html")
+    """The account page: password, second factor, recovery codes."""
+    return _page()
+
+
+@bp.post("/account/password")
+def change_password():
+    """Change the password; every other session is signed out, this one stays."""
+    form = ChangePasswordForm()
+    user = _me()
+    if form.validate():
+        if accounts.check_password(user.email, form.current_password.data) is None:
+            form.current_password.errors.append("Your current password is not right")
+        else:
+            try:
+                accounts.set_password(user, form.new_password.data)
+            except accounts.PasswordRejected as exc:
+                form.new_password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                _stay_signed_in(user)
+                flash("Your password has been changed. Any other signed-in devices have been signed out.", "info")
+                return redirect(url_for("admin.account"))
+    return _page(400, password_form=form)
+
+
+def _stay_signed_in(user: AdminUser) -> None:
+    """Re-issue this session's login with the new session version (others stay ended)."""
+    since = session.get("admin_since")
+    login_user(user)
+    session["admin_since"] = since or utcnow().timestamp()
+    session["admin_seen"] = utcnow().timestamp()
+
+
+@bp.post("/account/two-factor/start")
+def start_two_factor():
+    """Begin turning on the second factor: a new secret, held in the session until confirmed."""
+    session[PENDING_SECRET_KEY] = accounts.new_totp_secret()
+    return redirect(url_for("admin.two_factor_setup"))
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+def two_factor_setup():
+    """Show the QR code and secret; turn the second factor on once a code from the app matches."""
+    secret = session.get(PENDING_SECRET_KEY)
+    if not secret:
+        return redirect(url_for("admin.account"))
+    form = SecondFactorForm()
+    form.code.label.text = "The 6-digit code your app shows now"
+    problem = None
+    if form.validate_on_submit():
+        if accounts.totp_matches(secret, form.code.data):
+            user = _me()
+            user.totp_secret = secret
+            user.totp_enabled = True
+            codes = accounts.new_recovery_codes(user)
+            db.session.commit()
+            session.pop(PENDING_SECRET_KEY, None)
+            return render_template("admin/recovery_codes.html", codes=codes, just_enabled=True)
+        problem = "That code doesn't match. Check the app shows Hope for Dystonia, and enter the code showing now."
+    return render_template("admin/two_factor_setup.html", form=form, secret=secret, problem=problem), (
+        400 if problem or form.errors else 200)
+
+
+@bp.get("/account/two-factor/qr.svg")
+def two_factor_qr():
+    """The QR code of the pending secret, drawn on the server as SVG (nothing leaves the site)."""
+    secret = session.get(PENDING_SECRET_KEY)
+    if not secret:
+        abort(404)
+    uri = accounts.totp_uri(_me(), secret, current_app.config["SITE_NAME"])
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.post("/account/two-factor/recovery-codes")
+def renew_recovery_codes():
+    """Replace the recovery codes (the old ones stop working) and show the new ones once."""
+    user = _me()
+    if not user.totp_enabled:
+        return redirect(url_for("admin.account"))
+    codes = accounts.new_recovery_codes(user)
+    db.session.commit()
+    return render_template("admin/recovery_codes.html", codes=codes, just_enabled=False)
+
+
+@bp.post("/account/two-factor/off")
+def turn_off_two_factor():
+    """Turn the second factor off, after the password is entered again."""
+    form = ConfirmPasswordForm()
+    user = _me()
+    if form.validate() and accounts.check_password(user.email, form.current_password.data):
+        user.totp_enabled = False
+        user.totp_secret = None
+        user.recovery_codes.clear()
+        db.session.commit()
+        flash("Two-step sign-in is off. You can turn it on again at any time.", "info")
+        return redirect(url_for("admin.account"))
+    if form.current_password.data:
+        form.current_password.errors.append("Your current password is not right")
+    return _page(400, disable_form=form)

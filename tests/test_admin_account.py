@@ -1,0 +1,79 @@
+"""The coach's account page: password change and the second factor."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from sqlalchemy import select
+
+from coaching.extensions import db
+from coaching.models import AdminUser
+from tests.conftest import ADMIN_PASSWORD, csrf_token_of, sign_in
+
+NEW_PASSWORD = "quiet-harbour-morning-tea"
+
+
+def change_password(client, current=ADMIN_PASSWORD, new=NEW_PASSWORD, confirm=NEW_PASSWORD):
+    """Submit the change-password form."""
+    token = csrf_token_of(client, "/admin/account")
+    return client.post("/admin/account/password", data={
+        "csrf_token": token, "current_password": current, "new_password": new, "confirm_password": confirm})
+
+
+def test_password_change_keeps_this_session_and_ends_others(app, admin_client):
+    """SEC-10: does changing the password keep this device signed in and sign out the others?"""
+    other = app.test_client()
+    sign_in(other)
+    assert other.get("/admin/").status_code == 200
+    response = change_password(admin_client)
+    assert response.status_code == 302
+    assert admin_client.get("/admin/").status_code == 200
+    assert other.get("/admin/").status_code == 302
+    assert sign_in(app.test_client(), password=NEW_PASSWORD).status_code == 302
+
+
+def test_password_change_explains_each_problem(admin_client):
+    """A11Y-05: are a wrong current password, a mismatch and a common password each explained?"""
+    assert "Your current password is not right" in change_password(admin_client, current="nope nope nope").get_data(
+        as_text=True)
+    assert "The two new passwords are different" in change_password(
+        admin_client, confirm="something-else-entirely").get_data(as_text=True)
+    common = change_password(admin_client, new="password123456", confirm="password123456")
+    assert common.status_code == 400 and "too common" in common.get_data(as_text=True)
+
+
+def test_turning_on_two_step_sign_in(app, admin_client):
+    """Can the coach turn on TOTP with a server-drawn QR code and the key as text, and get recovery codes?"""
+    token = csrf_token_of(admin_client, "/admin/account")
+    assert admin_client.post("/admin/account/two-factor/start", data={"csrf_token": token}).status_code == 302
+    page = admin_client.get("/admin/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
+    qr = admin_client.get("/admin/account/two-factor/qr.svg")
+    assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data and qr.headers["Cache-Control"] == "no-store"
+    token = csrf_token_of(admin_client, "/admin/account/two-factor")
+    wrong = admin_client.post("/admin/account/two-factor", data={"csrf_token": token, "code": "123456"})
+    assert wrong.status_code == 400 and "doesn&#39;t match" in wrong.get_data(as_text=True)
+    done = admin_client.post("/admin/account/two-factor",
+                             data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.get_data(as_text=True))
+    assert len(codes) == 10
+    with app.app_context():
+        user = db.session.scalar(select(AdminUser))
+        assert user.totp_enabled and user.totp_secret == secret
+        assert all(code not in stored.code_hash for code in codes for stored in user.recovery_codes)
+
+
+def test_turning_off_two_step_needs_the_password(app, admin_client):
+    """Is turning TOTP off refused without the current password and done with it?"""
+    with app.app_context():
+        user = db.session.scalar(select(AdminUser))
+        user.totp_enabled, user.totp_secret = True, pyotp.random_base32()
+        db.session.commit()
+    token = csrf_token_of(admin_client, "/admin/account")
+    refused = admin_client.post("/admin/account/two-factor/off", data={"csrf_token": token,
+                                                                       "current_password": "not it at all"})
+    assert refused.status_code == 400
+    admin_client.post("/admin/account/two-factor/off", data={"csrf_token": token, "current_password": ADMIN_PASSWORD})
+    with app.app_context():
+        assert not db.session.scalar(select(AdminUser)).totp_enabled

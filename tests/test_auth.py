@@ -1,0 +1,232 @@
+"""Signing in and out of /admin: throttling, sessions, the second factor, safe redirects."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from coaching import accounts
+from coaching.extensions import db
+from coaching.models import AdminUser
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token_of, sign_in
+
+
+def test_sign_in_page_is_accessible_and_not_cached(client):
+    """A11Y-07: does the sign-in page use username/current-password autocomplete and no-store?"""
+    response = client.get("/admin/login")
+    html = response.get_data(as_text=True)
+    assert 'autocomplete="username"' in html and 'autocomplete="current-password"' in html
+    assert "onpaste" not in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_right_password_signs_in_and_goes_to_the_inbox(client, admin_user):
+    """Does the right address and password sign the coach in and open the inbox?"""
+    response = sign_in(client)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/inquiries"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_address_is_not_case_sensitive(client, admin_user):
+    """Does the address work in any letter case, with spaces around it?"""
+    assert sign_in(client, email="  Coach@Example.ORG ").status_code == 302
+
+
+@pytest.mark.parametrize(("email", "password"), [(ADMIN_EMAIL, "wrong password here"),
+                                                 ("nobody@example.org", ADMIN_PASSWORD)])
+def test_wrong_details_get_one_plain_message(client, admin_user, email, password):
+    """Does a wrong password or unknown address get the same message, and no session?"""
+    response = sign_in(client, email=email, password=password)
+    assert response.status_code == 400
+    assert "The email address or password is not right" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+])
+def test_next_never_leads_off_site(client, admin_user, target):
+    """SEC-04: does ?next= pointing off-site land on the inbox instead?"""
+    response = sign_in(client, next_url=target)
+    assert response.headers["Location"] == "/admin/inquiries"
+
+
+def test_next_leads_back_to_the_page_asked_for(client, admin_user):
+    """After being sent to sign in, does the coach land on the page she asked for?"""
+    first = client.get("/admin/posts")
+    assert first.status_code == 302 and "next=/admin/posts" in first.headers["Location"]
+    assert sign_in(client, next_url="/admin/posts").headers["Location"] == "/admin/posts"
+
+
+def test_sign_in_starts_a_new_session(client, admin_user):
+    """SEC-10: does signing in discard whatever the session held before?"""
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    sign_in(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"].endswith(":1")
+
+
+def test_sign_out_is_post_only_and_ends_other_copies_of_the_session(app, admin_client):
+    """SEC-10: is sign-out POST-only, and does an old copy of the cookie stop working after it?"""
+    assert admin_client.get("/admin/logout").status_code == 405
+    stolen = admin_client.get_cookie("session").value
+    token = csrf_token_of(admin_client, "/admin/account")
+    response = admin_client.post("/admin/logout", data={"csrf_token": token})
+    assert response.headers["Location"] == "/admin/login"
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/admin/").status_code == 302
+
+
+def test_cookies_are_httponly_lax_and_secure_in_production(app_factory, admin_user):
+    """SEC-02: is the session cookie HttpOnly and SameSite=Lax, and Secure in production?"""
+    app = app_factory(TESTING=False, COACH_EMAIL="coach@example.org")
+    response = app.test_client().get("/admin/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert app.config["REMEMBER_COOKIE_DURATION"] <= 30 * 24 * 3600
+
+
+def test_idle_session_ends_after_30_minutes(admin_client):
+    """SEC-10: after 30 minutes without a request, is the coach asked to sign in again?"""
+    with admin_client.session_transaction() as session:
+        session["admin_seen"] -= 31 * 60
+    response = admin_client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    assert "signed out after a while" in admin_client.get("/admin/login").get_data(as_text=True)
+
+
+def test_session_ends_after_12_hours_however_active(admin_client):
+    """SEC-10: does a session end 12 hours after sign-in even if used all along?"""
+    with admin_client.session_transaction() as session:
+        session["admin_since"] -= 12 * 3600 + 60
+    assert admin_client.get("/admin/").status_code == 302
+
+
+def test_guessing_is_slowed_then_the_right_password_works_again(app, client, admin_user, caplog):
+    """SEC-07: after 5 failures, are tries refused unevaluated until the wait passes, then work?"""
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            assert sign_in(client, password="wrong guess number").status_code == 400
+    refused = sign_in(client)  # even the right password waits
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.get_data(as_text=True)
+    assert ADMIN_PASSWORD not in caplog.text and "wrong guess" not in caplog.text and ADMIN_EMAIL not in caplog.text
+    with app.app_context():
+        later = accounts.utcnow() + timedelta(seconds=16)
+        assert accounts.sign_in_throttle(ADMIN_EMAIL, "127.0.0.1", now=later).allowed
+        attempts = db.session.scalars(select(accounts.SignInAttempt)).all()
+        for attempt in attempts:
+            attempt.created_at -= timedelta(seconds=16)
+        db.session.commit()
+    assert sign_in(client).status_code == 302
+
+
+def test_waits_grow_but_never_pass_15_minutes(app, admin_user):
+    """SEC-07: do waits double from 15 s and cap at 15 minutes, keeping failures under 100 an hour?"""
+    with app.app_context():
+        now = accounts.utcnow()
+        for number in range(30):
+            accounts.record_failure(ADMIN_EMAIL, "192.0.2.1", now=now - timedelta(seconds=30 - number))
+        db.session.commit()
+        throttle = accounts.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now)
+        assert timedelta(minutes=14) < throttle.wait <= timedelta(minutes=15)
+        assert accounts.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now + timedelta(minutes=16)).allowed
+
+
+def test_address_throttle_covers_many_accounts(app, admin_user):
+    """SEC-07: does one address guessing across many accounts get slowed too?"""
+    with app.app_context():
+        for number in range(6):
+            accounts.record_failure(f"user{number}@example.org", "198.51.100.7")
+        db.session.commit()
+        assert not accounts.sign_in_throttle(ADMIN_EMAIL, "198.51.100.7").allowed
+        assert accounts.sign_in_throttle(ADMIN_EMAIL, "198.51.100.8").allowed
+
+
+def enable_totp(app, user_id: int) -> tuple[str, list[str]]:
+    """Turn the second factor on for an account; returns its secret and recovery codes."""
+    with app.app_context():
+        user = db.session.get(AdminUser, user_id)
+        user.totp_secret = accounts.new_totp_secret()
+        user.totp_enabled = True
+        codes = accounts.new_recovery_codes(user)
+        db.session.commit()
+        return user.totp_secret, codes
+
+
+def post_code(client, code: str):
+    """Send a second-factor code on the code page."""
+    token = csrf_token_of(client, "/admin/login/code")
+    return client.post("/admin/login/code", data={"csrf_token": token, "code": code})
+
+
+def test_second_factor_is_asked_for_and_checked(app, client, admin_user):
+    """SEC-10: with TOTP on, does a password alone not sign in, a wrong code fail and the right one work?"""
+    secret, _ = enable_totp(app, admin_user)
+    response = sign_in(client)
+    assert response.headers["Location"] == "/admin/login/code"
+    assert client.get("/admin/").status_code == 302
+    page = client.get("/admin/login/code").get_data(as_text=True)
+    assert 'autocomplete="one-time-code"' in page
+    assert post_code(client, "000000").status_code == 400
+    assert post_code(client, pyotp.TOTP(secret).now()).status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_recovery_code_works_once(app, client, admin_user):
+    """Does a recovery code stand in for the app once, and not a second time?"""
+    _, codes = enable_totp(app, admin_user)
+    sign_in(client)
+    assert post_code(client, codes[0]).status_code == 302
+    other = app.test_client()
+    sign_in(other)
+    assert post_code(other, codes[0]).status_code == 400
+
+
+def test_create_admin_command_creates_and_resets(app):
+    """Does `flask create-admin` create an account from a piped password, and reset it later?"""
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["create-admin", "Owner@Example.org"], input="calm-morning-walk-by-sea\n")
+    assert created.exit_code == 0, created.output
+    assert "Created the admin account owner@example.org" in created.output
+    reset = runner.invoke(args=["create-admin", "owner@example.org"], input="another-long-pass-phrase\n")
+    assert "Reset the password" in reset.output
+    with app.app_context():
+        user = db.session.scalar(select(AdminUser).where(AdminUser.email == "owner@example.org"))
+        assert user.session_version == 2
+        assert user.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("short", "at least 12 characters"), ("password1234", "too common"), ("x" * 129, "at most 128"),
+])
+def test_create_admin_refuses_weak_passwords(app, password, message):
+    """SEC-09: are short, over-long and common passwords refused with a reason?"""
+    result = app.test_cli_runner().invoke(args=["create-admin", "a@example.org"], input=password + "\n")
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_more_than_one_admin_can_exist(app, admin_user):
+    """Can a second admin account be created beside the first?"""
+    result = app.test_cli_runner().invoke(args=["create-admin", "helper@example.org"],
+                                          input="second-admin-long-phrase\n")
+    assert result.exit_code == 0
+    with app.app_context():
+        assert len(db.session.scalars(select(AdminUser)).all()) == 2
+
+
+def test_hash_is_argon2id_and_strong():
+    """SEC-09: are passwords hashed with argon2id at 64 MiB or more?"""
+    hashed = accounts.hash_password("a long enough password")
+    assert hashed.startswith("$argon2id$")
+    assert int(re.search(r"m=(\d+)", hashed).group(1)) >= 65536
