@@ -292,6 +292,10 @@ def live_site(tmp_path_factory, live_mailbox):
     )
     with app.app_context():
         import_post_files(CONTENT_DIR)
+        from coaching.accounts import create_or_reset_admin
+
+        create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -492,3 +496,14 @@ def submit_contact_in_browser(page, click: str = "click") -> None:
             field.fill(value)
     page.get_by_label("I agree that Hope for Dystonia may store my message").check()
     getattr(page.get_by_role("button", name="Send my message"), click)()
+
+
+@pytest.fixture
+def admin_page(page):
+    """A browser page signed in to the live site's admin as the coach."""
+    page.goto("/admin/login")
+    page.get_by_label("Email address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/inquiries")
+    return page
