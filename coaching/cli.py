@@ -97,6 +97,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(purge_inquiries_command)
 
 
 @click.command("create-admin")
@@ -118,3 +119,22 @@ def create_admin_command(email: str) -> None:
     db.session.commit()
     action = "Created" if created else "Reset the password of (and signed out)"
     click.echo(f"{action} the admin account {user.email}.")
+
+
+@click.command("purge-inquiries")
+@with_appcontext
+def purge_inquiries_command() -> None:
+    """Erase inquiries older than INQUIRY_RETENTION_DAYS (default 365), with their emails and notes.
+
+    Run it daily (cron, a systemd timer). An audit record keeps the ids and counts, never the content.
+    """
+    from .inquiries import purge_expired
+
+    days = current_app.config["INQUIRY_RETENTION_DAYS"]
+    record = purge_expired()
+    db.session.commit()
+    if record is None:
+        click.echo(f"No inquiries older than {days} days; nothing erased.")
+        return
+    click.echo(f"Erased {record.inquiries} inquiries older than {days} days, "
+               f"with {record.emails} emails and {record.notes} notes.")

@@ -205,8 +205,8 @@ def test_database_fault_keeps_the_text_and_says_so(client, app, caplog):
     """REL-09: if the commit fails, does the form come back filled with a plain 503 message and a logged incident?"""
     page = client.get("/contact").get_data(as_text=True)
     with app.app_context():
-        db.session.execute(text("DROP TABLE outbox_messages"))
-        db.session.execute(text("DROP TABLE inquiries"))
+        for table in ("inquiry_notes", "outbox_messages", "inquiries"):  # children first
+            db.session.execute(text(f"DROP TABLE {table}"))
         db.session.commit()
     with caplog.at_level(logging.ERROR):
         response = client.post("/contact", data=dict(contact_form_fields(page), **VALID))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from coaching.config import ROOT
 
 
@@ -13,10 +15,8 @@ def sample_urls(app) -> list[str]:
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
             continue
-        path = rule.rule
-        for name in rule.arguments:
-            path = path.replace(f"<{name}>", values[name]).replace(f"<path:{name}>", values[name])
-        urls.append(path)
+        # Any converter (<name>, <path:name>, <int:name>); ids and other unnamed values become "1".
+        urls.append(re.sub(r"<(?:[^<>:]+:)?(\w+)>", lambda match: values.get(match[1], "1"), rule.rule))
     return urls + ["/no-such-page"]
 
 

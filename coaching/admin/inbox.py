@@ -1,14 +1,203 @@
-"""The inquiry inbox (being built)."""
+"""The coach's inbox: the list of inquiries, one inquiry (emails, timeline, reply), erasure and export.
+
+Views parse the request, call coaching/inquiries.py, commit, and redirect (post/redirect/get).
+Everything that changes something is a POST with a CSRF token; erasing asks first.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import logging
 
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import inquiries
+from ..database import utcnow
+from ..extensions import db
+from ..forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm
+from ..models import Inquiry, InquiryStatus, OutboxMessage
+from ..outbox import kick_delivery
 from . import bp
 
+log = logging.getLogger(__name__)
 
-@bp.get("/")
-@bp.get("/inquiries")
-def inquiries():
-    """Inquiries, newest first."""
-    return render_template("admin/inquiries.html")
+def _helpers() -> dict:
+    """What the inbox templates use to describe inquiries and emails."""
+    return {
+        "when": inquiries.when,
+        "preview": inquiries.preview,
+        "topic_label": inquiries.topic_label,
+        "notification_state": inquiries.notification_state,
+        "delivery_state": inquiries.delivery_state,
+        "status_labels": inquiries.STATUS_LABELS,
+        "email_labels": inquiries.EMAIL_LABELS,
+        "note_labels": inquiries.NOTE_LABELS,
+    }
+
+
+def _get(inquiry_id: int) -> Inquiry:
+    """The inquiry with this id, or 404."""
+    return db.get_or_404(Inquiry, inquiry_id)
+
+
+def _to_inquiry(inquiry: Inquiry):
+    """See the inquiry again after a change (post/redirect/get)."""
+    return redirect(url_for("admin.inquiry", inquiry_id=inquiry.id), code=303)
+
+
+@bp.get("/", endpoint="inquiries")
+@bp.get("/inquiries", endpoint="inquiries")
+def inquiry_list():
+    """Inquiries newest first, 25 a page: all but spam, or one status; searchable."""
+    inbox_filter = inquiries.InboxFilter.from_args(request.args)
+    page = inquiries.page_of_inquiries(inbox_filter, request.args.get("page", 1, type=int))
+    return render_template(
+        "admin/inquiries.html", page=page, inbox_filter=inbox_filter,
+        search_form=InboxSearchForm(formdata=None, q=inbox_filter.query),
+        counts=inquiries.status_counts(inbox_filter.query), statuses=list(InquiryStatus), **_helpers(),
+    )
+
+
+@bp.get("/inquiries/export.csv")
+def export_inquiries():
+    """The list as filtered (every page) as a CSV file for a spreadsheet."""
+    inbox_filter = inquiries.InboxFilter.from_args(request.args)
+    body = inquiries.export_csv(inbox_filter)
+    log.info("inquiries exported as CSV by admin %d", current_user.id)
+    return Response(body.encode("utf-8"), headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="inquiries-{utcnow():%Y-%m-%d}.csv"',
+    })
+
+
+def _detail(inquiry: Inquiry, reply_form: InquiryReplyForm | None = None, note_form: NoteForm | None = None,
+            status: int = 200):
+    """The inquiry page, with the reply and note forms as given (carrying errors) or fresh."""
+    reply_form = reply_form or InquiryReplyForm(formdata=None, subject=inquiries.default_reply_subject())
+    html = render_template(
+        "admin/inquiry.html", inquiry=inquiry, reply_form=reply_form, note_form=note_form or NoteForm(formdata=None),
+        timeline=inquiries.timeline(inquiry), actions=inquiries.available_actions(inquiry.status),
+        mailto=inquiries.mailto_link(inquiry, inquiries.default_reply_subject()),
+        coach_email=current_app.config["COACH_EMAIL"], **_helpers(),
+    )
+    return html, status
+
+
+@bp.get("/inquiries/<int:inquiry_id>")
+def inquiry(inquiry_id: int):
+    """One inquiry: every field, consent, its emails, the timeline; opening a new one marks it read."""
+    item = _get(inquiry_id)
+    if inquiries.open_inquiry(item, current_user.id):
+        db.session.commit()
+    return _detail(item)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/status/<action>")
+def inquiry_action(inquiry_id: int, action: str):
+    """Mark replied, archive, move back, mark as spam, or not spam (which sends the held notification)."""
+    if action not in inquiries.ACTIONS:
+        abort(404)
+    item = _get(inquiry_id)
+    message, queued = inquiries.apply_action(item, action, current_user.id)
+    db.session.commit()
+    if queued:
+        kick_delivery(current_app._get_current_object())
+    flash(message, "info")
+    return _to_inquiry(item)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/notes")
+def add_inquiry_note(inquiry_id: int):
+    """Keep a private, dated note on the inquiry's timeline."""
+    item = _get(inquiry_id)
+    form = NoteForm()
+    if not form.validate():
+        return _detail(item, note_form=form, status=400)
+    inquiries.add_note(item, form.note.data, current_user.id)
+    db.session.commit()
+    flash("Your note has been added to the timeline.", "info")
+    return _to_inquiry(item)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/reply")
+def reply_to_inquiry(inquiry_id: int):
+    """Send the coach's reply through the outbox and mark the inquiry replied."""
+    item = _get(inquiry_id)
+    form = InquiryReplyForm()
+    if not form.validate():
+        return _detail(item, reply_form=form, status=400)
+    inquiries.send_reply(item, form.subject.data, form.body.data, current_user.id)
+    db.session.commit()
+    kick_delivery(current_app._get_current_object())
+    flash("Your reply is on its way. You can follow it under Emails below.", "info")
+    return _to_inquiry(item)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/emails/<int:message_id>/resend")
+def resend_inquiry_email(inquiry_id: int, message_id: int):
+    """Try a failed email of this inquiry again."""
+    item = _get(inquiry_id)
+    message = db.get_or_404(OutboxMessage, message_id)
+    if message.inquiry_id != item.id:
+        return _to_inquiry(item)
+    if inquiries.resend_email(item, message, current_user.id):
+        db.session.commit()
+        kick_delivery(current_app._get_current_object())
+        flash("The email will be sent again in a moment.", "info")
+    else:
+        flash("Only an email that failed can be sent again; this one has not failed.", "info")
+    return _to_inquiry(item)
+
+
+# --- Erasure (PRIV-02): a confirmation page first, then a POST ---
+
+
+def _confirm_page(inquiry_list: list[Inquiry], action: str, address: str | None = None):
+    """The "are you sure?" page: what would go, counted, and the button that erases it."""
+    emails, notes = inquiries.erasure_counts(inquiry_list, address)
+    return render_template("admin/inquiry_erase_confirm.html", inquiries=inquiry_list, action=action,
+                           address=address, emails=emails, notes=notes, **_helpers())
+
+
+@bp.get("/inquiries/<int:inquiry_id>/confirm-erase")
+def confirm_erase_inquiry(inquiry_id: int):
+    """Ask before erasing one inquiry."""
+    item = _get(inquiry_id)
+    return _confirm_page([item], url_for("admin.erase_inquiry", inquiry_id=item.id))
+
+
+@bp.post("/inquiries/<int:inquiry_id>/erase")
+def erase_inquiry(inquiry_id: int):
+    """Erase one inquiry with its emails and notes; an audit record keeps only ids and counts."""
+    record = inquiries.erase_inquiry(_get(inquiry_id), current_user.id)
+    db.session.commit()
+    flash(f"Inquiry {record.inquiry_ids} has been erased, with {record.emails} emails and {record.notes} notes.",
+          "info")
+    return redirect(url_for("admin.inquiries"), code=303)
+
+
+@bp.route("/inquiries/erase-by-address", methods=["GET", "POST"])
+def erase_by_address():
+    """Ask for an address, then show everything held about it before anything is erased.
+
+    The address travels in the POST body, never in a URL (PRIV-03).
+    """
+    form = EraseByEmailForm()
+    if request.method == "GET" or not form.validate():
+        status = 400 if form.errors else 200
+        return render_template("admin/inquiry_erase_address.html", form=form), status
+    address = form.email.data
+    return _confirm_page(inquiries.inquiries_from(address), url_for("admin.erase_by_address_confirm"), address)
+
+
+@bp.post("/inquiries/erase-by-address/confirm")
+def erase_by_address_confirm():
+    """Erase every inquiry from the address, with their emails and notes."""
+    form = EraseByEmailForm()
+    if not form.validate():
+        return render_template("admin/inquiry_erase_address.html", form=form), 400
+    record = inquiries.erase_address(form.email.data, current_user.id)
+    db.session.commit()
+    flash(f"Erased everything held about that address: {record.inquiries} inquiries, {record.emails} emails "
+          f"and {record.notes} notes.", "info")
+    return redirect(url_for("admin.inquiries"), code=303)

@@ -1,0 +1,382 @@
+"""The coach's inbox: finding inquiries, their status, notes and replies, erasure, export and purge.
+
+These functions add to the session and leave the commit to the caller (a view, or the purge
+command). SEC-13: log lines carry ids and counts only, never a name, address or message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from flask import current_app, render_template
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .database import utcnow
+from .extensions import db
+from .forms import TOPIC_LABELS
+from .intake import queue_inquiry_emails
+from .models import (
+    EmailKind,
+    ErasureRecord,
+    Inquiry,
+    InquiryNote,
+    InquiryStatus,
+    NoteKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+from .outbox import new_message_id, resend
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 25
+PREVIEW_LENGTH = 100
+MAX_QUERY_LENGTH = 200
+STATUS_LABELS = {
+    InquiryStatus.NEW: "New",
+    InquiryStatus.READ: "Read",
+    InquiryStatus.REPLIED: "Replied",
+    InquiryStatus.ARCHIVED: "Archived",
+    InquiryStatus.SPAM: "Spam",
+}
+EMAIL_LABELS = {
+    EmailKind.COACH_NOTIFICATION: "Notification to you",
+    EmailKind.VISITOR_ACKNOWLEDGEMENT: "Acknowledgement to the sender",
+    EmailKind.ADMIN_REPLY: "Your reply",
+}
+
+
+@dataclass(frozen=True)
+class StatusAction:
+    """A status button: the status it sets, its text, and the timeline entry it writes."""
+
+    status: InquiryStatus
+    button: str
+    event: str
+
+
+ACTIONS = {
+    "mark-replied": StatusAction(InquiryStatus.REPLIED, "Mark as replied", "Marked as replied"),
+    "archive": StatusAction(InquiryStatus.ARCHIVED, "Archive", "Archived"),
+    "restore": StatusAction(InquiryStatus.READ, "Move back to the inbox", "Moved back to the inbox"),
+    "spam": StatusAction(InquiryStatus.SPAM, "Mark as spam", "Marked as spam"),
+    "not-spam": StatusAction(InquiryStatus.READ, "Not spam", "Marked as not spam"),
+}
+AVAILABLE_ACTIONS = {
+    InquiryStatus.NEW: ("mark-replied", "archive", "spam"),
+    InquiryStatus.READ: ("mark-replied", "archive", "spam"),
+    InquiryStatus.REPLIED: ("archive", "spam"),
+    InquiryStatus.ARCHIVED: ("restore", "spam"),
+    InquiryStatus.SPAM: ("not-spam",),
+}
+NOTE_LABELS = {NoteKind.NOTE: "Note", NoteKind.REPLY: "Reply sent", NoteKind.EVENT: "Change"}
+CSV_COLUMNS = ("id", "received", "status", "name", "email", "phone", "topic", "message", "consent_at",
+               "privacy_notice_version")
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """Which inquiries a list or export shows: one status (None: all but spam) and a search."""
+
+    status: InquiryStatus | None = None
+    query: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> InboxFilter:
+        """Read ?status= and ?q= leniently: an unknown status means the default view."""
+        try:
+            status = InquiryStatus(args.get("status", ""))
+        except ValueError:
+            status = None
+        query = " ".join(args.get("q", "").split())[:MAX_QUERY_LENGTH]
+        return cls(status, query)
+
+    def url_args(self) -> dict[str, str]:
+        """The query arguments that reproduce this filter (for links and pagination)."""
+        args = {}
+        if self.status is not None:
+            args["status"] = self.status.value
+        if self.query:
+            args["q"] = self.query
+        return args
+
+
+def _matches(query: str):
+    """Case-insensitive substring match on name, email or message, alike on SQLite and PostgreSQL."""
+    text = query.lower()
+    return or_(*(func.lower(column).contains(text, autoescape=True)
+                 for column in (Inquiry.name, Inquiry.email, Inquiry.message)))
+
+
+def filtered(inbox_filter: InboxFilter):
+    """A select() of the inquiries the filter shows, newest first."""
+    if inbox_filter.status is None:
+        query = select(Inquiry).where(Inquiry.status != InquiryStatus.SPAM)
+    else:
+        query = select(Inquiry).where(Inquiry.status == inbox_filter.status)
+    if inbox_filter.query:
+        query = query.where(_matches(inbox_filter.query))
+    return query.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+
+
+def page_of_inquiries(inbox_filter: InboxFilter, page: int) -> Pagination:
+    """One page of the filtered list (404 past the last), with what each row needs to say."""
+    query = filtered(inbox_filter).options(
+        selectinload(Inquiry.emails).load_only(OutboxMessage.kind, OutboxMessage.status))
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=True)
+
+
+def status_counts(query: str = "") -> dict[str, int]:
+    """How many inquiries (matching the search, if any) have each status, and "all" but spam."""
+    statement = select(Inquiry.status, func.count()).group_by(Inquiry.status)
+    if query:
+        statement = statement.where(_matches(query))
+    counts = {status.value: 0 for status in InquiryStatus}
+    counts.update({status.value: number for status, number in db.session.execute(statement)})
+    counts["all"] = sum(counts.values()) - counts[InquiryStatus.SPAM.value]
+    return counts
+
+
+def preview(message: str, length: int = PREVIEW_LENGTH) -> str:
+    """The start of a message on one line, cut at a word near `length` characters."""
+    text = " ".join(message.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    space = cut.rfind(" ")
+    if space > length // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def topic_label(topic: str | None) -> str:
+    """The topic's label from the form's list ("Not given" when empty; any other value as stored)."""
+    return TOPIC_LABELS.get(topic or "") or topic or "Not given"
+
+
+def notification_state(inquiry: Inquiry) -> str:
+    """Whether the coach's notification went out, in words (not colour alone)."""
+    if inquiry.coach_notified:
+        return "Emailed to you"
+    if inquiry.status is InquiryStatus.SPAM:
+        return "Held (spam)"
+    return "Not yet emailed"
+
+
+def when(value: datetime | None) -> str:
+    """A moment as the admin shows it: "12 Mar 2025, 14:05 UTC"."""
+    return "" if value is None else value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def delivery_state(email: OutboxMessage) -> str:
+    """Where an email stands, in words."""
+    if email.status is OutboxStatus.SENT:
+        return f"Sent {when(email.sent_at)}"
+    if email.status is OutboxStatus.FAILED:
+        return "Failed: not sent"
+    if email.status is OutboxStatus.SENDING:
+        return "Being sent now"
+    if email.attempts:
+        return f"Waiting to be sent again at {when(email.next_attempt_at)}"
+    return "Waiting to be sent"
+
+
+def available_actions(status: InquiryStatus) -> list[tuple[str, str]]:
+    """The status buttons that make sense for an inquiry in this status: (action, button text)."""
+    return [(action, ACTIONS[action].button) for action in AVAILABLE_ACTIONS[status]]
+
+
+def timeline(inquiry: Inquiry) -> list[InquiryNote]:
+    """Notes, replies and events, oldest first (entries written together keep their order)."""
+    return sorted(inquiry.notes, key=lambda note: (note.created_at, note.id))
+
+
+def mailto_link(inquiry: Inquiry, subject: str) -> str:
+    """A mailto: address for answering from the coach's own email program."""
+    return f"mailto:{quote(inquiry.email, safe='@')}?subject={quote(subject)}"
+
+
+def default_reply_subject() -> str:
+    """What a reply's subject starts as."""
+    return f"Re: your message to {current_app.config['SITE_NAME']}"
+
+
+def _event(inquiry: Inquiry, text: str, admin_id: int | None, kind: NoteKind = NoteKind.EVENT) -> InquiryNote:
+    """Add an entry to the inquiry's timeline."""
+    note = InquiryNote(inquiry=inquiry, kind=kind, body=text, author_id=admin_id, created_at=utcnow())
+    db.session.add(note)
+    return note
+
+
+def open_inquiry(inquiry: Inquiry, admin_id: int) -> bool:
+    """Mark a new inquiry read when the coach opens it; True if that changed it."""
+    if inquiry.status is not InquiryStatus.NEW:
+        return False
+    inquiry.status = InquiryStatus.READ
+    _event(inquiry, "Opened (marked as read)", admin_id)
+    log.info("inquiry %d opened by admin %d", inquiry.id, admin_id)
+    return True
+
+
+def apply_action(inquiry: Inquiry, action: str, admin_id: int) -> tuple[str, bool]:
+    """Apply a status button (see ACTIONS): what to tell the coach, and whether email was queued.
+
+    "Not spam" also queues the notification (and acknowledgement) that was held back, unless
+    the inquiry already has one.
+    """
+    if action not in AVAILABLE_ACTIONS[inquiry.status]:  # a second click, or another tab
+        return f"Nothing was changed: this inquiry is {STATUS_LABELS[inquiry.status].lower()}.", False
+    text, queued = ACTIONS[action].event, False
+    inquiry.status = ACTIONS[action].status
+    if action == "spam":
+        inquiry.spam_reason = "marked as spam by the coach"
+    elif action == "not-spam":
+        inquiry.spam_reason = None
+        if not any(email.kind is EmailKind.COACH_NOTIFICATION for email in inquiry.emails):
+            queue_inquiry_emails(inquiry)
+            queued = True
+            text += "; the notification email that was held back is on its way"
+    _event(inquiry, text, admin_id)
+    log.info("inquiry %d: %s by admin %d", inquiry.id, action, admin_id)
+    return f"{text}.", queued
+
+
+def add_note(inquiry: Inquiry, text: str, admin_id: int) -> InquiryNote:
+    """Keep a private note on the inquiry's timeline."""
+    note = _event(inquiry, text, admin_id, kind=NoteKind.NOTE)
+    log.info("inquiry %d: note added by admin %d", inquiry.id, admin_id)
+    return note
+
+
+def send_reply(inquiry: Inquiry, subject: str, body: str, admin_id: int) -> OutboxMessage:
+    """Queue the coach's reply (From the site, Reply-To the coach), record it, mark the inquiry replied."""
+    body = body.replace("\r\n", "\n")
+    message = OutboxMessage(
+        inquiry=inquiry,
+        kind=EmailKind.ADMIN_REPLY,
+        message_id=new_message_id(),
+        recipient=inquiry.email,
+        reply_to=current_app.config["COACH_EMAIL"],
+        subject=subject,
+        body_text=render_template("email/admin_reply.txt", body=body),
+        body_html=render_template("email/admin_reply.html", body=body),
+    )
+    db.session.add(message)
+    _event(inquiry, body, admin_id, kind=NoteKind.REPLY)
+    inquiry.status = InquiryStatus.REPLIED
+    log.info("inquiry %d: reply queued by admin %d", inquiry.id, admin_id)
+    return message
+
+
+def resend_email(inquiry: Inquiry, message: OutboxMessage, admin_id: int) -> bool:
+    """Queue a failed email of this inquiry again; False if it had not failed."""
+    if message.status is not OutboxStatus.FAILED:
+        return False
+    resend(message)
+    _event(inquiry, f"Sent again: {EMAIL_LABELS[message.kind].lower()} (email {message.id})", admin_id)
+    log.info("inquiry %d: email %d queued again by admin %d", inquiry.id, message.id, admin_id)
+    return True
+
+
+# --- Erasure (PRIV-02) ---
+
+
+def inquiries_from(address: str) -> list[Inquiry]:
+    """Every inquiry sent from this address (in any letter case), newest first."""
+    return list(db.session.scalars(
+        select(Inquiry).where(func.lower(Inquiry.email) == address.lower())
+        .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+    ))
+
+
+def unlinked_emails_to(address: str):
+    """The condition for queued emails to or from this address that belong to no inquiry."""
+    text = address.lower()
+    return (OutboxMessage.inquiry_id.is_(None)
+            & or_(func.lower(OutboxMessage.recipient) == text, func.lower(OutboxMessage.reply_to) == text))
+
+
+def erase(inquiry_ids: list[int], reason: str, admin_id: int | None, address: str | None = None) -> ErasureRecord:
+    """Delete these inquiries with their emails and notes, and write an audit record of ids and counts.
+
+    With an address, emails to or from it that belong to no inquiry go too.
+    """
+    ids = sorted(inquiry_ids)
+    notes = db.session.execute(delete(InquiryNote).where(InquiryNote.inquiry_id.in_(ids))).rowcount
+    email_condition = OutboxMessage.inquiry_id.in_(ids)
+    if address:
+        email_condition = or_(email_condition, unlinked_emails_to(address))
+    emails = db.session.execute(delete(OutboxMessage).where(email_condition)).rowcount
+    inquiries = db.session.execute(delete(Inquiry).where(Inquiry.id.in_(ids))).rowcount
+    record = ErasureRecord(reason=reason, inquiry_ids=",".join(map(str, ids)), inquiries=inquiries,
+                           emails=emails, notes=notes, admin_id=admin_id, erased_at=utcnow())
+    db.session.add(record)
+    log.info("erasure (%s) by admin %s: %d inquiries [%s], %d emails, %d notes", reason,
+             admin_id if admin_id is not None else "-", inquiries, record.inquiry_ids, emails, notes)
+    return record
+
+
+def erase_inquiry(inquiry: Inquiry, admin_id: int) -> ErasureRecord:
+    """Erase one inquiry with its emails and notes."""
+    return erase([inquiry.id], "one inquiry", admin_id)
+
+
+def erase_address(address: str, admin_id: int) -> ErasureRecord:
+    """Erase everything held about one email address."""
+    ids = [inquiry.id for inquiry in inquiries_from(address)]
+    return erase(ids, "email address", admin_id, address=address)
+
+
+def erasure_counts(inquiry_list: list[Inquiry], address: str | None = None) -> tuple[int, int]:
+    """How many emails and notes erasing these inquiries (and the address, if given) would remove."""
+    emails = sum(len(item.emails) for item in inquiry_list)
+    if address:
+        emails += db.session.scalar(select(func.count()).select_from(OutboxMessage).where(unlinked_emails_to(address)))
+    return emails, sum(len(item.notes) for item in inquiry_list)
+
+
+def purge_expired(now: datetime | None = None) -> ErasureRecord | None:
+    """Erase inquiries older than INQUIRY_RETENTION_DAYS; None if there were none."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["INQUIRY_RETENTION_DAYS"])
+    ids = list(db.session.scalars(select(Inquiry.id).where(Inquiry.created_at < cutoff)))
+    if not ids:
+        return None
+    return erase(ids, "retention", admin_id=None)
+
+
+# --- Export ---
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell's text, with a leading apostrophe if a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _when(value: datetime) -> str:
+    """A date and time in UTC as spreadsheets read it."""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def export_csv(inbox_filter: InboxFilter) -> str:
+    """Every inquiry the filter shows (all pages) as CSV, UTF-8 with a BOM so spreadsheets read it right."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for inquiry in db.session.scalars(filtered(inbox_filter)):
+        writer.writerow([spreadsheet_safe(value) for value in (
+            inquiry.id, _when(inquiry.created_at), inquiry.status.value, inquiry.name, inquiry.email,
+            inquiry.phone, topic_label(inquiry.topic) if inquiry.topic else "", inquiry.message,
+            _when(inquiry.consent_at), inquiry.privacy_notice_version,
+        )])
+    return buffer.getvalue()

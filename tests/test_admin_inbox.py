@@ -1,0 +1,432 @@
+"""The coach's inbox over HTTP: list, one inquiry, status buttons, notes, replies, erasure and export."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from coaching.database import utcnow
+from coaching.extensions import db
+from coaching.models import (
+    EmailKind,
+    ErasureRecord,
+    Inquiry,
+    InquiryStatus,
+    NoteKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+from coaching.outbox import deliver_pending
+from tests.conftest import csrf_token_of, sign_in, submit_contact
+from tests.test_inquiries import add_inquiry, every_stored_text
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
+
+
+@pytest.fixture
+def token(admin_client) -> str:
+    """A CSRF token for the signed-in coach's session."""
+    return csrf_token_of(admin_client, "/admin/inquiries")
+
+
+def post(client, token: str, url: str, **data):
+    """POST a form with the session's CSRF token."""
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def load(app, inquiry_id: int) -> Inquiry | None:
+    """An inquiry with its emails and notes loaded, for reading after the context ends."""
+    with app.app_context():
+        inquiry = db.session.get(Inquiry, inquiry_id)
+        if inquiry is not None:
+            inquiry.emails, inquiry.notes  # noqa: B018  (load them while the session is open)
+        return inquiry
+
+
+def text_of(response) -> str:
+    """The response body as text."""
+    return response.get_data(as_text=True)
+
+
+def test_list_rows_show_name_topic_time_preview_and_notification(admin_client, app):
+    """Does each row show the name (a link), topic, when, a short preview and, in words, the notification state?"""
+    long_message = "My hands shake when I write. " * 20
+    sent = add_inquiry(app, name="Ada", topic="roadmap", message=long_message, emails=(OutboxStatus.SENT,))
+    add_inquiry(app, name="Ben", emails=(OutboxStatus.PENDING,))
+    page = text_of(admin_client.get("/admin/"))
+    assert f'<a href="/admin/inquiries/{sent}">Ada</a>' in page
+    assert "The Recovery Roadmap" in page and "Not given" in page
+    with app.app_context():
+        received = db.session.get(Inquiry, sent).created_at
+    assert received.strftime("%d %b %Y, %H:%M UTC") in page
+    assert "My hands shake when I write. My hands" in page and long_message.strip() not in page
+    assert "Emailed to you" in page and "Not yet emailed" in page
+    assert page.index("Ben") < page.index("Ada")  # newest first
+    assert f'<a href="/admin/inquiries/{sent}">Ada</a>' in text_of(admin_client.get("/admin/inquiries"))
+
+
+def test_pages_of_25_keep_the_filter_and_search(admin_client, app):
+    """Are there 25 a page, with numbered links that keep the status and search, and 404 past the end?"""
+    now = utcnow()
+    for minutes in range(30):
+        add_inquiry(app, name=f"Needle {minutes:02d}", created_at=now - timedelta(minutes=minutes))
+    add_inquiry(app, name="Other person", message="Nothing alike.")
+    first = text_of(admin_client.get("/admin/inquiries?status=new&q=needle"))
+    assert first.count('class="inquiry-card ') == 25 and "Needle 00" in first and "Needle 25" not in first
+    links = re.findall(r'href="(/admin/inquiries\?[^"]*page=2[^"]*)"', first)
+    assert links and all("q=needle" in link and "status=new" in link for link in links)
+    second = text_of(admin_client.get(html.unescape(links[0])))
+    assert second.count('class="inquiry-card ') == 5 and "Needle 29" in second
+    assert 'aria-current="page"><span class="visually-hidden">Page </span>2' in second
+    assert admin_client.get("/admin/inquiries?q=needle&page=3").status_code == 404
+
+
+def test_status_links_show_counts_and_spam_stays_out_by_default(admin_client, app):
+    """Do the status links show counts, and is spam shown only when asked for?"""
+    add_inquiry(app, name="Real person")
+    add_inquiry(app, name="Spammy", status=InquiryStatus.SPAM)
+    add_inquiry(app, name="Filed away", status=InquiryStatus.ARCHIVED)
+    default = text_of(admin_client.get("/admin/inquiries"))
+    assert "All but spam (2)" in default and "New (1)" in default and "Spam (1)" in default
+    assert "Archived (1)" in default and "Read (0)" in default
+    assert "Real person" in default and "Filed away" in default and "Spammy" not in default
+    spam = text_of(admin_client.get("/admin/inquiries?status=spam"))
+    assert "Spammy" in spam and "Real person" not in spam and "Held (spam)" in spam
+
+
+def test_search_finds_by_name_email_or_message(admin_client, app):
+    """Does ?q= search names, addresses and messages regardless of letter case?"""
+    add_inquiry(app, name="Ada Lovelace", email="ada@example.org", message="About botox.")
+    add_inquiry(app, name="Ben", email="ben@example.org", message="About walking.")
+    for query, found, missing in (("LOVELACE", "Ada", "Ben"), ("ben@", "Ben", "Ada"), ("Walking", "Ben", "Ada")):
+        page = text_of(admin_client.get("/admin/inquiries", query_string={"q": query}))
+        assert f">{found}" in page and f">{missing}" not in page, query
+    assert "No inquiries here." in text_of(admin_client.get("/admin/inquiries?q=nobody"))
+
+
+def test_detail_shows_every_field_consent_and_delivery_history(admin_client, app):
+    """Does an inquiry's page show every field, the consent record, and each email's attempts, error and Resend?"""
+    inquiry_id = add_inquiry(app, name="Ada", email="ada@example.org", phone="+44 7700 900123", topic="speaking",
+                             message="Line one.\nLine two.", emails=(OutboxStatus.SENT, OutboxStatus.FAILED))
+    with app.app_context():
+        failed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)).one()
+        failed.attempts, failed.last_error, failed_id = 10, "SMTPServerDisconnected", failed.id
+        db.session.commit()
+        inquiry = db.session.get(Inquiry, inquiry_id)
+        consent = inquiry.consent_at.strftime("%d %b %Y, %H:%M UTC")
+    page = text_of(admin_client.get(f"/admin/inquiries/{inquiry_id}"))
+    for shown in ("Ada", "ada@example.org", "+44 7700 900123", "Speaking or media", "Line one.\nLine two.",
+                  consent, "privacy notice version <strong>2026-11-25</strong>", "Notification to you",
+                  "Sent ", "Failed: not sent", "<dd>10</dd>", "SMTPServerDisconnected"):
+        assert shown in page, shown
+    assert page.count(">Resend<") == 1
+    assert f'action="/admin/inquiries/{inquiry_id}/emails/{failed_id}/resend"' in page
+    assert 'href="mailto:ada@example.org?subject=Re%3A%20your%20message%20to%20Hope%20for%20Dystonia"' in page
+    assert admin_client.get("/admin/inquiries/999").status_code == 404
+
+
+def test_opening_a_new_inquiry_marks_it_read_once(admin_client, app, admin_user):
+    """Does opening a new inquiry mark it read (one timeline entry), and opening it again change nothing?"""
+    inquiry_id = add_inquiry(app)
+    admin_client.get(f"/admin/inquiries/{inquiry_id}")
+    admin_client.get(f"/admin/inquiries/{inquiry_id}")
+    inquiry = load(app, inquiry_id)
+    assert inquiry.status is InquiryStatus.READ
+    assert [(n.kind, n.body, n.author_id) for n in inquiry.notes] == [
+        (NoteKind.EVENT, "Opened (marked as read)", admin_user)]
+
+
+@pytest.mark.parametrize(("start", "action", "end", "event"), [
+    (InquiryStatus.READ, "mark-replied", InquiryStatus.REPLIED, "Marked as replied"),
+    (InquiryStatus.READ, "archive", InquiryStatus.ARCHIVED, "Archived"),
+    (InquiryStatus.ARCHIVED, "restore", InquiryStatus.READ, "Moved back to the inbox"),
+    (InquiryStatus.REPLIED, "spam", InquiryStatus.SPAM, "Marked as spam"),
+])
+def test_status_buttons(admin_client, app, admin_user, token, start, action, end, event):
+    """Does each status button change the status, say so, and add a dated event to the timeline?"""
+    inquiry_id = add_inquiry(app, status=start)
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/status/{action}")
+    assert response.status_code == 303 and response.headers["Location"] == f"/admin/inquiries/{inquiry_id}"
+    assert f"{event}." in text_of(admin_client.get(response.headers["Location"]))
+    inquiry = load(app, inquiry_id)
+    assert inquiry.status is end
+    assert [(n.kind, n.body, n.author_id) for n in inquiry.notes] == [(NoteKind.EVENT, event, admin_user)]
+
+
+def test_a_button_that_no_longer_applies_changes_nothing(admin_client, app, token):
+    """Does a second click (archiving an archived inquiry) change nothing, and an unknown action answer 404?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.ARCHIVED)
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/status/archive")
+    assert "Nothing was changed" in text_of(admin_client.get(response.headers["Location"]))
+    assert load(app, inquiry_id).notes == []
+    assert post(admin_client, token, f"/admin/inquiries/{inquiry_id}/status/delete").status_code == 404
+
+
+def test_notes_are_dated_and_kept(admin_client, app, admin_user, token):
+    """Are private notes added to the timeline with their date, in order, and kept?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ)
+    for note in ("Called her back.", "She'll write after her appointment.\nFollow up in May."):
+        response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/notes", note=note)
+        assert response.status_code == 303
+    inquiry = load(app, inquiry_id)
+    assert [(n.kind, n.body, n.author_id) for n in inquiry.notes] == [
+        (NoteKind.NOTE, "Called her back.", admin_user),
+        (NoteKind.NOTE, "She'll write after her appointment.\nFollow up in May.", admin_user)]
+    page = text_of(admin_client.get(f"/admin/inquiries/{inquiry_id}"))
+    assert page.index("Called her back.") < page.index("Follow up in May.")
+    assert inquiry.notes[0].created_at.strftime("%d %b %Y, %H:%M UTC") in page
+
+
+def test_an_empty_note_is_an_error_that_helps(admin_client, app, token):
+    """A11Y-05: does an empty note give "Error:" in the title, a summary linking to the field, and aria-invalid?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ)
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/notes", note="  ")
+    page = text_of(response)
+    assert response.status_code == 400 and "<title>Error: " in page
+    assert '<a href="#note">Enter the note you want to keep</a>' in page and 'aria-invalid="true"' in page
+    assert load(app, inquiry_id).notes == []
+
+
+def test_reply_is_queued_recorded_and_marks_replied(app, admin_client, admin_user, token):
+    """Does a reply queue an email to the visitor (Reply-To the coach), add it to the timeline and mark replied?"""
+    inquiry_id = add_inquiry(app, email="ada@example.org", status=InquiryStatus.READ)
+    reply = "Dear Ada,\n\nThank you for writing. <b>Yes</b>, I can help.\n\nRuth"
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="About coaching", body=reply)
+    assert response.status_code == 303
+    inquiry = load(app, inquiry_id)
+    assert inquiry.status is InquiryStatus.REPLIED
+    [email] = inquiry.emails
+    assert (email.kind, email.recipient, email.reply_to, email.subject, email.status) == (
+        EmailKind.ADMIN_REPLY, "ada@example.org", app.config["COACH_EMAIL"], "About coaching", OutboxStatus.PENDING)
+    assert email.body_text.startswith(reply)
+    assert "<p>Dear Ada,</p>" in email.body_html and "&lt;b&gt;Yes&lt;/b&gt;" in email.body_html
+    assert [(n.kind, n.body, n.author_id) for n in inquiry.notes] == [(NoteKind.REPLY, reply, admin_user)]
+    page = text_of(admin_client.get(f"/admin/inquiries/{inquiry_id}"))
+    assert "Your reply is on its way." in page and "Reply sent" in page and "Waiting to be sent" in page
+
+
+@pytest.mark.parametrize(("fields", "error"), [
+    ({"subject": "", "body": "Kept text."}, "Enter a subject for your reply"),
+    ({"subject": "Hi\r\nBcc: x@example.org", "body": "Kept text."}, "Enter the subject on one line"),
+    ({"subject": "Hi", "body": "Kept text." + "x" * 10_000}, "Your reply must be 10,000 characters or fewer"),
+    ({"subject": "Hi", "body": ""}, "Enter your reply"),
+])
+def test_reply_errors_keep_what_was_typed(app, admin_client, token, fields, error):
+    """A11Y-06, SEC-06: does an invalid reply come back with its error and every word typed, sending nothing?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ)
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/reply", **fields)
+    page = text_of(response)
+    assert response.status_code == 400 and error in page and "There is a problem" in page
+    assert html.escape(fields["body"], quote=False) in page
+    inquiry = load(app, inquiry_id)
+    assert inquiry.emails == [] and inquiry.status is InquiryStatus.READ
+
+
+def test_reply_arrives_from_the_site_with_reply_to_the_coach(smtp_server, smtp_app, admin_user):
+    """REL-04: does a real SMTP server receive the reply, to the visitor, From the site, Reply-To the coach?"""
+    app = smtp_app(smtp_server.port, COACH_EMAIL="ruth@coach.example",
+                   MAIL_DEFAULT_SENDER=("Hope for Dystonia website", "website@hopefordystonia.example"))
+    client = app.test_client()
+    sign_in(client)
+    inquiry_id = add_inquiry(app, name="Zoë", email="zoe@example.org", status=InquiryStatus.READ)
+    token = csrf_token_of(client, "/admin/inquiries")
+    post(client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="Re: your message", body="Dear Zoë,\nYes.")
+    with app.app_context():
+        assert deliver_pending().sent == 1
+    [mail] = smtp_server.received
+    assert mail.rcpt_tos == ["zoe@example.org"]
+    message = mail.message
+    assert message["From"] == "Hope for Dystonia website <website@hopefordystonia.example>"
+    assert message["Reply-To"] == "ruth@coach.example" and message["Subject"] == "Re: your message"
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n").startswith("Dear Zoë,\nYes.\n")
+    assert load(app, inquiry_id).emails[0].status is OutboxStatus.SENT
+
+
+def test_not_spam_sends_the_notification_that_was_held_back(smtp_server, smtp_app, admin_user):
+    """Does "Not spam" on a held inquiry queue the coach's notification, which then arrives?"""
+    app = smtp_app(smtp_server.port, SEND_ACKNOWLEDGEMENT=False)
+    submit_contact(app.test_client(), {"name": "Pat", "email": "pat@example.org", "message": "Not a bot, honest.",
+                                       "consent": "y", "website": "http://filled-by-a-bot.example"})
+    with app.app_context():
+        inquiry = db.session.scalars(select(Inquiry)).one()
+        assert inquiry.status is InquiryStatus.SPAM and inquiry.emails == []
+        inquiry_id = inquiry.id
+    client = app.test_client()
+    sign_in(client)
+    page = text_of(client.get(f"/admin/inquiries/{inquiry_id}"))
+    assert "held back as spam" in page and "Held (spam)" in page
+    response = post(client, csrf_token_of(client, "/admin/inquiries"), f"/admin/inquiries/{inquiry_id}/status/not-spam")
+    after = text_of(client.get(response.headers["Location"]))
+    assert "the notification email that was held back is on its way" in after
+    with app.app_context():
+        assert deliver_pending().sent == 1
+    [mail] = smtp_server.received
+    assert mail.rcpt_tos == [app.config["COACH_EMAIL"]] and mail.message["Reply-To"] == "pat@example.org"
+    inquiry = load(app, inquiry_id)
+    assert inquiry.status is InquiryStatus.READ and inquiry.spam_reason is None and inquiry.coach_notified
+    # A second "not spam" (another tab) queues nothing more.
+    post(client, csrf_token_of(client, "/admin/inquiries"), f"/admin/inquiries/{inquiry_id}/status/not-spam")
+    assert len(load(app, inquiry_id).emails) == 1
+
+
+def test_resend_queues_a_failed_email_again(app, admin_client, admin_user, token):
+    """REL-03: does Resend put a failed email back in the queue (and only a failed one), noting it on the timeline?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ, emails=(OutboxStatus.FAILED, OutboxStatus.SENT))
+    failed, sent = load(app, inquiry_id).emails
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/emails/{failed.id}/resend")
+    assert response.status_code == 303
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/emails/{sent.id}/resend")
+    inquiry = load(app, inquiry_id)
+    assert [(e.status, e.attempts) for e in inquiry.emails] == [(OutboxStatus.PENDING, 0), (OutboxStatus.SENT, 0)]
+    assert [(n.kind, n.author_id) for n in inquiry.notes] == [(NoteKind.EVENT, admin_user)]
+    assert f"email {failed.id}" in inquiry.notes[0].body
+    other = add_inquiry(app)
+    assert post(admin_client, token, f"/admin/inquiries/{other}/emails/{failed.id}/resend").status_code == 303
+    assert post(admin_client, token, f"/admin/inquiries/{other}/emails/999/resend").status_code == 404
+
+
+def test_erasing_one_inquiry_asks_first_and_keeps_only_ids(app, admin_client, admin_user, token):
+    """PRIV-02, A11Y-08: is erasing confirmed first, and does it remove inquiry, emails and notes, auditing ids only?"""
+    inquiry_id = add_inquiry(app, name="Erin Erased", message="Private words.", emails=(OutboxStatus.SENT,),
+                             notes=("A private note.",))
+    kept = add_inquiry(app, name="Kept Person")
+    confirm = text_of(admin_client.get(f"/admin/inquiries/{inquiry_id}/confirm-erase"))
+    assert "Erase this inquiry?" in confirm and "1 inquiry, 1 email and 1 note" in confirm
+    assert f'action="/admin/inquiries/{inquiry_id}/erase"' in confirm
+    assert load(app, inquiry_id) is not None  # asking erased nothing
+    assert admin_client.get(f"/admin/inquiries/{inquiry_id}/erase").status_code == 405
+    response = post(admin_client, token, f"/admin/inquiries/{inquiry_id}/erase")
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/inquiries"
+    assert load(app, inquiry_id) is None and load(app, kept) is not None
+    stored = " ".join(every_stored_text(app))
+    assert "Erin Erased" not in stored and "Private words." not in stored and "A private note." not in stored
+    with app.app_context():
+        [record] = db.session.scalars(select(ErasureRecord)).all()
+        assert (record.reason, record.inquiry_ids, record.inquiries, record.emails, record.notes, record.admin_id) == (
+            "one inquiry", str(inquiry_id), 1, 1, 1, admin_user)
+
+
+def test_erasing_an_address_leaves_no_trace_in_any_table(app, admin_client, admin_user, token):
+    """PRIV-02: after erasing by address (confirmed), is the address in no column of any table?"""
+    address = "leave.me@example.net"
+    now = utcnow()
+    ids = [add_inquiry(app, name="Lee", email=email, created_at=now - timedelta(days=days),
+                       emails=(OutboxStatus.SENT,), notes=("Note",)) for days, email in
+           ((1, address), (2, "Leave.Me@Example.net"))]
+    kept = add_inquiry(app, name="Kim", email="kim@example.org")
+    for inquiry_id in ids:  # a reply and an event from the admin, too
+        post(admin_client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="Hello", body="A reply.")
+    confirm = post(admin_client, token, "/admin/inquiries/erase-by-address", email=address)
+    page = text_of(confirm)
+    assert confirm.status_code == 200 and "2 inquiries, 4 emails and 4 notes" in page
+    assert all(f"Inquiry {inquiry_id} from Lee" in page for inquiry_id in ids)
+    assert address in every_stored_text(app)  # nothing erased yet
+    response = post(admin_client, token, "/admin/inquiries/erase-by-address/confirm", email=address)
+    assert response.status_code == 303
+    assert not any(address in text.lower() for text in every_stored_text(app))
+    assert load(app, kept) is not None
+    with app.app_context():
+        [record] = db.session.scalars(select(ErasureRecord)).all()
+        assert (record.reason, record.inquiry_ids, record.inquiries, record.emails, record.notes) == (
+            "email address", ",".join(map(str, sorted(ids))), 2, 4, 4)
+    assert address not in text_of(admin_client.get(response.headers["Location"]))
+    nothing = text_of(post(admin_client, token, "/admin/inquiries/erase-by-address", email=address))
+    assert "Nothing is held about this address" in nothing and "Yes, erase" not in nothing
+
+
+def test_erase_by_address_asks_for_a_real_address(app, admin_client, token):
+    """A11Y-05: does the address form explain a missing or malformed address, keeping what was typed?"""
+    assert "Erase everything about one email address" in text_of(admin_client.get("/admin/inquiries/erase-by-address"))
+    response = post(admin_client, token, "/admin/inquiries/erase-by-address", email="not-an-address")
+    page = text_of(response)
+    assert response.status_code == 400 and "<title>Error: " in page
+    assert "Enter an email address in the correct format, like name@example.com" in page
+    assert 'value="not-an-address"' in page
+    assert post(admin_client, token, "/admin/inquiries/erase-by-address/confirm", email="").status_code == 400
+
+
+def test_csv_export_is_safe_for_spreadsheets_and_follows_the_filter(app, admin_client):
+    """Is the export UTF-8 with a BOM, an attachment, not cached, with formulas neutralised and the filter kept?"""
+    for name, message in (("=cmd|' /C calc'!A0", "+1"), ("-2", "@x"), ("Zoë", "Plain words.")):
+        add_inquiry(app, name=name, message=message)
+    add_inquiry(app, name="Spam Bot", status=InquiryStatus.SPAM)
+    response = admin_client.get("/admin/inquiries/export.csv")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="inquiries-')
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.data.startswith(b"\xef\xbb\xbfid,received,status,name,")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert {(row["name"], row["message"]) for row in rows} == {
+        ("'=cmd|' /C calc'!A0", "'+1"), ("'-2", "'@x"), ("Zoë", "Plain words.")}
+    searched = admin_client.get("/admin/inquiries/export.csv?q=zo%C3%AB").data.decode("utf-8-sig")
+    assert [row["name"] for row in csv.DictReader(io.StringIO(searched))] == ["Zoë"]
+    spam = admin_client.get("/admin/inquiries/export.csv?status=spam").data.decode("utf-8-sig")
+    assert [row["name"] for row in csv.DictReader(io.StringIO(spam))] == ["Spam Bot"]
+    assert 'href="/admin/inquiries/export.csv?status=spam"' in text_of(admin_client.get("/admin/inquiries?status=spam"))
+
+
+def assert_shown_as_text(page: str) -> None:
+    """Each hostile string is in the page only as escaped text: no tag, attribute or link it could run as."""
+    assert "<script>alert" not in page and "<img" not in page and "onerror=alert(1)>" not in page
+    assert 'href="javascript:' not in page and "javascript:" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "{{7*7}}" in page
+
+
+def test_hostile_text_shows_as_text_in_the_list_detail_confirmation_and_csv(app, admin_client):
+    """SEC-05: do script tags, attribute breakers, javascript: and {{7*7}} in every field show only as text?"""
+    joined = " ".join(HOSTILE)
+    inquiry_id = add_inquiry(app, name=joined, email=HOSTILE[1] + "@example.org", phone=HOSTILE[2],
+                             topic=HOSTILE[3], message=joined, privacy_notice_version=HOSTILE[0])
+    for url in ("/admin/inquiries", f"/admin/inquiries/{inquiry_id}", f"/admin/inquiries/{inquiry_id}/confirm-erase",
+                "/admin/inquiries?q=" + HOSTILE[0]):
+        assert_shown_as_text(text_of(admin_client.get(url)))
+    [row] = csv.DictReader(io.StringIO(admin_client.get("/admin/inquiries/export.csv").data.decode("utf-8-sig")))
+    assert (row["name"], row["email"], row["phone"], row["topic"], row["message"]) == (
+        joined, HOSTILE[1] + "@example.org", HOSTILE[2], HOSTILE[3], joined)
+
+
+def test_hostile_reply_is_escaped_in_the_email_and_timeline(app, admin_client, token):
+    """SEC-05: is hostile text in a reply escaped in the HTML email and on the timeline?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ)
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="Hi", body="\n".join(HOSTILE))
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/notes", note="\n".join(HOSTILE))
+    [email] = load(app, inquiry_id).emails
+    assert "<script>" not in email.body_html and "&lt;script&gt;alert(1)&lt;/script&gt;" in email.body_html
+    assert "<img" not in email.body_html
+    assert_shown_as_text(text_of(admin_client.get(f"/admin/inquiries/{inquiry_id}")))
+
+
+def test_destructive_actions_are_post_only(app, admin_client):
+    """SEC-03: do status changes, notes, replies, resend and erasure answer GET with 405 and change nothing?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ, emails=(OutboxStatus.FAILED,))
+    message_id = load(app, inquiry_id).emails[0].id
+    for path in ("status/archive", "status/spam", "status/mark-replied", "notes", "reply",
+                 f"emails/{message_id}/resend", "erase"):
+        assert admin_client.get(f"/admin/inquiries/{inquiry_id}/{path}").status_code == 405, path
+    assert admin_client.get("/admin/inquiries/erase-by-address/confirm").status_code == 405
+    inquiry = load(app, inquiry_id)
+    assert inquiry.status is InquiryStatus.READ and inquiry.notes == []
+
+
+def test_logs_hold_ids_and_counts_only(app, admin_client, token, caplog):
+    """SEC-13: do the inbox's log lines leave out names, addresses, messages, notes and replies?"""
+    caplog.set_level(logging.DEBUG)
+    sentinels = ["Sentinel Name", "sentinel@example.org", "Sentinel message", "Sentinel note", "Sentinel reply"]
+    inquiry_id = add_inquiry(app, name=sentinels[0], email=sentinels[1], message=sentinels[2])
+    admin_client.get(f"/admin/inquiries/{inquiry_id}")
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/notes", note=sentinels[3])
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="Hi", body=sentinels[4])
+    post(admin_client, token, f"/admin/inquiries/{inquiry_id}/status/archive")
+    admin_client.get("/admin/inquiries/export.csv")
+    post(admin_client, token, "/admin/inquiries/erase-by-address/confirm", email=sentinels[1])
+    assert f"inquiry {inquiry_id}" in caplog.text and "erasure (email address)" in caplog.text
+    for sentinel in sentinels:
+        assert sentinel.lower() not in caplog.text.lower(), sentinel
