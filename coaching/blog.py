@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, url_for
 
-from . import posts
+from . import editing, posts
 from .errors import render_error
-from .templating import conditional_page, xml_response
+from .models import Post
+from .templating import absolute_url, conditional_page, xml_response
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 bp.add_app_template_global(posts.post_structured_data, "structured_data")
 bp.add_app_template_global(posts.feed_content, "feed_content")
+
+
+@bp.app_template_global()
+def stored_image_url(image: str | None, external: bool = False) -> str | None:
+    """The URL of a stored image: an upload ("uploads/…", served by blog.media) or a static file ("img/…")."""
+    if not image:
+        return None
+    if image.startswith(editing.UPLOAD_PREFIX):
+        endpoint, values = "blog.media", {"name": image.removeprefix(editing.UPLOAD_PREFIX)}
+    else:
+        endpoint, values = "static", {"filename": image}
+    return absolute_url(endpoint, **values) if external else url_for(endpoint, **values)
+
+
+@bp.app_template_global()
+def cover_url(post: Post, external: bool = False) -> str | None:
+    """The URL of a post's cover image (absolute for og:image and structured data), or None."""
+    return stored_image_url(post.cover_image, external)
 
 
 MAX_PAGE = 100_000
@@ -54,6 +73,14 @@ def post(slug: str):
     older, newer = posts.neighbours(post)
     html = render_template("blog/post.html", post=post, older=older, newer=newer)
     return conditional_page(html, last_modified=post.modified_at)
+
+
+@bp.get("/media/<name>")
+def media(name: str):
+    """An image uploaded in the admin. Its name is random and never reused, so it may be cached for a year."""
+    if not editing.UPLOAD_NAME.fullmatch(name):
+        abort(404)
+    return send_from_directory(editing.upload_folder(), name, max_age=31_536_000)
 
 
 @bp.get("/feed.xml")

@@ -164,22 +164,31 @@ def apply_post_file(post: Post, source: PostFile) -> None:
             post.old_paths.append(PostRedirect(old_path=old_path))
 
 
+def import_post_file(source: PostFile) -> str:
+    """Create or refresh the post a parsed file describes (by slug): "created", "updated" or "unchanged".
+
+    Call it with autoflush off (a half-filled post must not be flushed); it flushes the finished post,
+    so a tag it creates is found by the next file.
+    """
+    post = db.session.scalar(select(Post).where(Post.slug == str(source.meta["slug"])))
+    created = post is None
+    if created:
+        post = Post()
+        db.session.add(post)
+    apply_post_file(post, source)
+    changed = created or db.session.is_modified(post) or any(
+        item in db.session.new for item in [*post.tags, *post.old_paths]
+    )
+    db.session.flush()
+    return "created" if created else "updated" if changed else "unchanged"
+
+
 def import_post_files(directory: Path = CONTENT_DIR) -> dict[str, int]:
     """Create or refresh the posts in a folder of Markdown files; running it again changes nothing."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with db.session.no_autoflush:
         for path in sorted(directory.glob("*.md")):
             source = parse_post_file(path.read_text(encoding="utf-8"), path.name)
-            post = db.session.scalar(select(Post).where(Post.slug == str(source.meta["slug"])))
-            if post is None:
-                post = Post()
-                db.session.add(post)
-                counts["created"] += 1
-            apply_post_file(post, source)
-            if post.id is not None:
-                changed = db.session.is_modified(post) or any(
-                    item in db.session.new for item in [*post.tags, *post.old_paths]
-                )
-                counts["updated" if changed else "unchanged"] += 1
+            counts[import_post_file(source)] += 1
     db.session.commit()
     return counts

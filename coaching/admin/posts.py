@@ -1,13 +1,128 @@
-"""The post editor (being built)."""
+"""The post editor: drafts and published posts; write, preview, publish, delete, export and import."""
 
 from __future__ import annotations
 
-from flask import render_template
+import io
 
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from .. import editing, post_archive
+from ..content import PostFileError, render_markdown
+from ..database import utcnow
+from ..forms import ImportPostsForm, PostForm
+from ..models import Post
 from . import bp
+
+# The room a form's text fields need beside its file (MAX_FORM_MEMORY_SIZE caps each at 500 kB anyway).
+FORM_TEXT_ALLOWANCE = 1024 * 1024
+UPLOAD_ENDPOINTS = {"admin.new_post", "admin.edit_post", "admin.import_posts"}
+
+
+@bp.url_value_preprocessor
+def allow_larger_uploads(endpoint: str | None, values: dict | None) -> None:
+    """Let the coach send a cover image (or an import) bigger than the site's 1 MB request limit.
+
+    It has to be a URL value preprocessor: those run before every before_request hook, and so before
+    CSRFProtect reads the form. Strangers keep the site-wide limit; anything over the raised one gets the 413 page.
+    """
+    if endpoint in UPLOAD_ENDPOINTS and current_user.is_authenticated:
+        importing = endpoint == "admin.import_posts"
+        limit = post_archive.IMPORT_MAX_BYTES if importing else current_app.config["UPLOAD_MAX_BYTES"]
+        request.max_content_length = limit + FORM_TEXT_ALLOWANCE
 
 
 @bp.get("/posts")
 def posts():
     """Drafts and published posts."""
-    return render_template("admin/posts.html")
+    drafts, published = editing.posts_by_status()
+    return render_template("admin/posts.html", drafts=drafts, published=published)
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+def new_post():
+    """Write a new post (saved as a draft)."""
+    return _editor(None)
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+def edit_post(post_id: int):
+    """Edit a post, preview it, and publish or unpublish it."""
+    return _editor(editing.get_post(post_id))
+
+
+def _editor(post: Post | None):
+    """The editor form: Preview shows the text as readers will see it; Save stores it."""
+    form = PostForm(current_post=post, data=editing.form_values(post) if request.method == "GET" else None)
+    valid = form.validate_on_submit()
+    if form.cover_file.data and not form.cover_file.errors:
+        # Stored now and carried in the form, so neither a preview nor a mistake elsewhere loses the chosen image.
+        form.cover_upload.data = editing.store_upload(form.cover_file.data.read())
+    if request.form.get("action") == "preview":
+        for field in form:  # a preview is not a save: only a refused image is worth mentioning
+            if field is not form.cover_file:
+                field.errors = []
+        return _render_editor(form, post, preview_html=render_markdown(form.body.data or ""))
+    if valid:
+        try:
+            saved = editing.save_post(post, editing.PostValues.from_form(form))
+        except editing.SlugTaken:
+            form.slug.errors.append(f"The web address {form.slug.data} has just been taken by another post. "
+                                    "Choose a different one")
+        else:
+            flash("Your changes are saved and on the site." if saved.is_published else "Your draft is saved.", "info")
+            return redirect(url_for("admin.edit_post", post_id=saved.id), code=303)
+    return _render_editor(form, post)
+
+
+def _render_editor(form: PostForm, post: Post | None, preview_html: str | None = None):
+    """The editor page for a new or existing post."""
+    return render_template("admin/post_form.html", form=form, post=post, preview_html=preview_html,
+                           upload_limit=editing.upload_limit_text())
+
+
+@bp.post("/posts/<int:post_id>/publish", endpoint="publish_post", defaults={"public": True})
+@bp.post("/posts/<int:post_id>/unpublish", endpoint="unpublish_post", defaults={"public": False})
+def set_published(post_id: int, public: bool):
+    """Put a post on the site, or take it off (it stays here as a draft)."""
+    post = editing.get_post(post_id)
+    editing.set_published(post, public)
+    flash("The post is published: everyone can read it now." if public
+          else "The post is now a draft: only you can see it.", "info")
+    return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
+
+
+@bp.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])
+def delete_post(post_id: int):
+    """Ask before deleting a post (GET); delete it (POST)."""
+    post = editing.get_post(post_id)
+    if request.method == "GET":
+        return render_template("admin/post_delete.html", post=post)
+    title = post.title
+    editing.delete_post(post)
+    flash(f"“{title}” is deleted.", "info")
+    return redirect(url_for("admin.posts"), code=303)
+
+
+@bp.get("/posts/export.zip")
+def export_posts():
+    """Every post as a Markdown file, in one zip to keep or to import elsewhere."""
+    return send_file(io.BytesIO(post_archive.export_archive()), mimetype="application/zip", as_attachment=True,
+                     download_name=f"posts-{utcnow():%Y-%m-%d}.zip")
+
+
+@bp.route("/posts/import", methods=["GET", "POST"])
+def import_posts():
+    """Bring posts back from an exported zip (or one .md file): all of them, or none if one is wrong."""
+    form = ImportPostsForm()
+    if form.validate_on_submit():
+        upload = form.posts_file.data
+        try:
+            counts = post_archive.import_upload(upload.filename or "", upload.read())
+        except PostFileError as exc:
+            form.posts_file.errors.append(f"Nothing was imported. {exc}")
+        else:
+            flash(f"Import finished: {counts['created']} new, {counts['updated']} updated, "
+                  f"{counts['unchanged']} unchanged.", "info")
+            return redirect(url_for("admin.posts"), code=303)
+    return render_template("admin/post_import.html", form=form)

@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser.test_accessibility import AXE_OPTIONS, failing_violations, summarise
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, focused, press_tab, save_screenshot
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, focused, press_tab, save_screenshot, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +59,129 @@ def test_account_pages_have_no_axe_violations(admin_page, width):
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     page.wait_for_url("**/admin/account/two-factor")
     assert_axe_clean(page, f"admin-two-factor-{width}")
+
+
+# The smallest valid PNG: one transparent pixel.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def submit_with_enter(page) -> None:
+    """Press Enter on the focused button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def keyboard_sign_in(page) -> None:
+    """Sign in from the sign-in page with the keyboard alone."""
+    page.goto("/admin/login")
+    tab_to(page, element_id="email")
+    page.keyboard.type(ADMIN_EMAIL)
+    press_tab(page)
+    page.keyboard.insert_text(ADMIN_PASSWORD)
+    press_tab(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/inquiries")
+
+
+def test_coach_works_through_a_morning_by_keyboard(page, live_app, live_mailbox, tmp_path):
+    """A11Y-02: by keyboard alone, can the coach sign in, note, reply, archive, export, publish and sign out?"""
+    from coaching.outbox import deliver_pending
+    from tests.conftest import submit_contact
+
+    visitor = live_app.test_client()
+    submit_contact(visitor, {"name": "Morning Visitor", "email": "morning.visitor@example.org",
+                             "message": "Could we talk about the Roadmap?", "consent": "y"})
+    keyboard_sign_in(page)
+
+    tab_to(page, text="Morning Visitor")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/inquiries/*")
+    tab_to(page, element_id="note")
+    page.keyboard.type("Called back on Tuesday; prefers mornings.")
+    tab_to(page, text="Add note")
+    submit_with_enter(page)
+    assert "Called back on Tuesday; prefers mornings." in page.content()
+
+    tab_to(page, element_id="body")
+    page.keyboard.type("Thank you for writing. Mornings suit me too.")
+    tab_to(page, text="Send reply")
+    submit_with_enter(page)
+    with live_app.app_context():
+        deliver_pending()
+    replies = [mail.message for mail in live_mailbox.received
+               if mail.rcpt_tos == ["morning.visitor@example.org"] and "Mornings suit me too" in mail.content.decode()]
+    assert len(replies) == 1
+    assert live_app.config["COACH_EMAIL"] in replies[0]["Reply-To"]
+
+    tab_to(page, text="Archive")
+    submit_with_enter(page)
+    assert "Archived" in page.content()
+    save_screenshot(page, "admin-inquiry-after-flow")
+
+    tab_to(page, href="/admin/inquiries")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/inquiries")
+    tab_to(page, text="Download this list as a spreadsheet (CSV)")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    csv_path = tmp_path / "inquiries.csv"
+    download.value.save_as(csv_path)
+    assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+    tab_to(page, href="/admin/posts")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/posts")
+    tab_to(page, text="Write a new post")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/posts/new")
+    tab_to(page, element_id="title")
+    page.keyboard.type("Small steps each morning")
+    tab_to(page, element_id="body")
+    page.keyboard.type("Start with one slow breath.")
+    image = tmp_path / "dot.png"
+    image.write_bytes(TINY_PNG)
+    tab_to(page, element_id="cover_file")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(image))
+    tab_to(page, element_id="cover_alt")
+    page.keyboard.type("A single calm dot")
+    tab_to(page, text="Save draft")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/posts/*/edit")
+    tab_to(page, text="Publish")
+    submit_with_enter(page)
+
+    public = live_app.test_client().get("/blog/small-steps-each-morning")
+    assert public.status_code == 200
+    assert 'alt="A single calm dot"' in public.get_data(as_text=True)
+
+    tab_to(page, text="Sign out")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/login")
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
+    """A11Y-09: are the inbox list, an inquiry, the posts list and the editor (with errors) axe-clean?"""
+    from tests.conftest import submit_contact
+
+    submit_contact(live_app.test_client(), {"name": "Axe Visitor", "email": "axe@example.org",
+                                            "message": "Hello", "consent": "y"})
+    page = admin_page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/admin/inquiries")
+    assert_axe_clean(page, f"admin-inquiries-{width}")
+    page.get_by_role("link", name="Axe Visitor").first.click()
+    page.wait_for_url("**/admin/inquiries/*")
+    assert_axe_clean(page, f"admin-inquiry-{width}")
+    page.goto("/admin/posts")
+    assert_axe_clean(page, f"admin-posts-{width}")
+    page.goto("/admin/posts/new")
+    assert_axe_clean(page, f"admin-editor-{width}")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_selector("#error-summary")
+    assert_axe_clean(page, f"admin-editor-errors-{width}")
