@@ -178,6 +178,13 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     page.get_by_role("link", name="Axe Visitor").first.click()
     page.wait_for_url("**/admin/inquiries/*")
     assert_axe_clean(page, f"admin-inquiry-{width}")
+    page.get_by_role("link", name="Erase this inquiry").click()
+    page.wait_for_url("**/confirm-erase")
+    assert_axe_clean(page, f"admin-erase-confirm-{width}")
+    page.goto("/admin/inquiries/erase-by-address")
+    assert_axe_clean(page, f"admin-erase-address-{width}")
+    page.goto("/admin/posts/import")
+    assert_axe_clean(page, f"admin-posts-import-{width}")
     page.goto("/admin/posts")
     assert_axe_clean(page, f"admin-posts-{width}")
     page.goto("/admin/posts/new")
@@ -185,3 +192,40 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_selector("#error-summary")
     assert_axe_clean(page, f"admin-editor-errors-{width}")
+
+
+HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
+
+
+def test_hostile_text_is_inert_everywhere_a_browser_shows_it(admin_page, live_app):
+    """SEC-05: does hostile text in every inquiry field and in a post raise no dialog in the admin or on the site?"""
+    from coaching.content import set_body
+    from coaching.database import utcnow
+    from coaching.extensions import db
+    from coaching.models import Post, PostStatus
+    from tests.conftest import submit_contact
+
+    hostile = " ".join(HOSTILE)
+    submit_contact(live_app.test_client(), {
+        "name": "Hostile " + hostile[:150], "email": "hostile@example.org", "phone": "",
+        "message": hostile + " [x](javascript:alert(1))", "consent": "y"})
+    with live_app.app_context():
+        post = Post(slug="hostile-post", title="Hostile " + hostile, author="Hope for Dystonia",
+                    status=PostStatus.PUBLISHED, published_at=utcnow(), updated_at=utcnow())
+        db.session.add(post)
+        set_body(post, hostile + "\n\n[click](javascript:alert(1))\n\n<svg onload=alert(1)>")
+        db.session.commit()
+        post_id = post.id
+    dialogs = []
+    page = admin_page
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/admin/inquiries")
+    page.get_by_role("link", name="Hostile").first.click()
+    page.wait_for_url("**/admin/inquiries/*")
+    assert "<script>alert(1)</script>" in page.inner_text("main")
+    for url in ("/admin/posts", f"/admin/posts/{post_id}/edit", "/blog/hostile-post", "/blog/", "/"):
+        page.goto(url)
+        assert page.locator("main a[href^='javascript']").count() == 0, url
+    assert dialogs == []
+    page.evaluate("() => alert('control')")  # the listener does see a real dialog
+    assert dialogs == ["control"]
