@@ -128,4 +128,4 @@ def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
 
 def admin_inquiry_url(inquiry: Inquiry) -> str:
     """Where the coach reads this inquiry in the admin."""
-    return absolute_url("public.home") + f"admin/inquiries/{inquiry.id}"
+    return absolute_url("admin.inquiry", inquiry_id=inquiry.id)
