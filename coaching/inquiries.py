@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -32,7 +32,7 @@ from .models import (
     OutboxMessage,
     OutboxStatus,
 )
-from .outbox import new_message_id, resend
+from .outbox import compose_email, resend
 
 log = logging.getLogger(__name__)
 
@@ -260,16 +260,8 @@ def add_note(inquiry: Inquiry, text: str, admin_id: int) -> InquiryNote:
 def send_reply(inquiry: Inquiry, subject: str, body: str, admin_id: int) -> OutboxMessage:
     """Queue the coach's reply (From the site, Reply-To the coach), record it, mark the inquiry replied."""
     body = body.replace("\r\n", "\n")
-    message = OutboxMessage(
-        inquiry=inquiry,
-        kind=EmailKind.ADMIN_REPLY,
-        message_id=new_message_id(),
-        recipient=inquiry.email,
-        reply_to=current_app.config["COACH_EMAIL"],
-        subject=subject,
-        body_text=render_template("email/admin_reply.txt", body=body),
-        body_html=render_template("email/admin_reply.html", body=body),
-    )
+    message = compose_email(inquiry, EmailKind.ADMIN_REPLY, inquiry.email, current_app.config["COACH_EMAIL"],
+                            subject, "admin_reply", body=body)
     db.session.add(message)
     _event(inquiry, body, admin_id, kind=NoteKind.REPLY)
     inquiry.status = InquiryStatus.REPLIED

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, render_template
+from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from .database import utcnow
 from .extensions import db
 from .forms import TOPIC_LABELS, ContactForm
 from .models import EmailKind, Inquiry, InquiryStatus, OutboxMessage
-from .outbox import new_message_id
+from .outbox import compose_email
 from .templating import absolute_url
 
 log = logging.getLogger(__name__)
@@ -100,29 +100,18 @@ def coach_notification(inquiry: Inquiry) -> OutboxMessage:
         "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
         "inquiry_url": admin_inquiry_url(inquiry),
     }
-    return OutboxMessage(
-        inquiry=inquiry,
-        kind=EmailKind.COACH_NOTIFICATION,
-        message_id=new_message_id(),
-        recipient=current_app.config["COACH_EMAIL"],
-        reply_to=inquiry.email,
-        subject=f"New inquiry from {inquiry.name}",
-        body_text=render_template("email/coach_notification.txt", **context),
-        body_html=render_template("email/coach_notification.html", **context),
+    return compose_email(
+        inquiry, EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
+        f"New inquiry from {inquiry.name}", "coach_notification", **context,
     )
 
 
 def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
     """A short "your message arrived" email, with none of the visitor's words (no spam relay)."""
-    return OutboxMessage(
-        inquiry=inquiry,
-        kind=EmailKind.VISITOR_ACKNOWLEDGEMENT,
-        message_id=new_message_id(),
-        recipient=inquiry.email,
-        reply_to=current_app.config["PRACTICE_EMAIL"],
-        subject=f"Your message to {current_app.config['SITE_NAME']} has arrived",
-        body_text=render_template("email/visitor_acknowledgement.txt"),
-        body_html=render_template("email/visitor_acknowledgement.html"),
+    config = current_app.config
+    return compose_email(
+        inquiry, EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
+        f"Your message to {config['SITE_NAME']} has arrived", "visitor_acknowledgement",
     )
 
 

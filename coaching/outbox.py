@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, render_template
 from flask_mail import Connection, Message
 from sqlalchemy import and_, or_, update
 
@@ -137,6 +137,17 @@ def resend(message: OutboxMessage) -> None:
     message.attempts = 0
     message.next_attempt_at = utcnow()
     message.claimed_until = None
+
+
+def compose_email(inquiry, kind, recipient: str, reply_to: str | None, subject: str, template: str, /,
+                  **context) -> OutboxMessage:
+    """A queued email row, its plain and HTML bodies rendered from templates/email/<template>.txt/.html."""
+    return OutboxMessage(
+        inquiry=inquiry, kind=kind, message_id=new_message_id(), recipient=recipient, reply_to=reply_to,
+        subject=subject,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
+    )
 
 
 def new_message_id(domain: str | None = None) -> str:
