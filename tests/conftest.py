@@ -296,13 +296,32 @@ def live_site(tmp_path_factory, live_mailbox):
 
         create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, ClosedBeforeSending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", app=app)
     server.shutdown()
     thread.join(timeout=10)
     dispose(app)
+
+
+class ClosedBeforeSending:
+    """WSGI wrapper for the live server: reads and closes each response body before Werkzeug sends it."""
+
+    # Werkzeug's dev server skips close() on the body when the browser drops the connection
+    # mid-response (serving.py, the finally block of execute), so a static file stays open until
+    # garbage collection and its ResourceWarning fails a random later test.
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        body = self.app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
 
 
 @pytest.fixture(scope="session")
