@@ -34,11 +34,19 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def _lower(text: str | None) -> str | None:
+    """lower() for SQLite, with Python's Unicode case rules."""
+    return text.lower() if isinstance(text, str) else text
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _record) -> None:
-    """REL-05: WAL, a busy timeout and foreign keys on every new SQLite connection."""
+    """REL-05: WAL, a busy timeout and foreign keys on every new SQLite connection; a Unicode-aware lower()."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
+    # SQLite's own lower() folds only A-Z, so a search for "émilie" would miss "Émilie" there
+    # while PostgreSQL finds it; Python's str.lower makes both databases agree.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")

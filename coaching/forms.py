@@ -228,10 +228,7 @@ class EraseByEmailForm(FlaskForm):
 
 
 class InboxSearchForm(FlaskForm):
-    """The inbox's search box, read from the query string (a GET form: no CSRF token)."""
-
-    class Meta:
-        csrf = False
+    """The inbox's search box: posted, and kept in the session rather than the URL."""
 
     q = SearchField("Search names, email addresses and messages", filters=[_strip],
                     validators=[Length(max=200, message="Search for 200 characters or fewer")])

@@ -91,23 +91,25 @@ class InboxFilter:
     query: str = ""
 
     @classmethod
-    def from_args(cls, args) -> InboxFilter:
-        """Read ?status= and ?q= leniently: an unknown status means the default view."""
+    def from_request(cls, args, saved_query: str = "") -> InboxFilter:
+        """The status from ?status= (an unknown one means the default view) and the search the coach saved.
+
+        The search never comes from the URL: it may be a visitor's name or address (PRIV-03).
+        """
         try:
             status = InquiryStatus(args.get("status", ""))
         except ValueError:
             status = None
-        query = " ".join(args.get("q", "").split())[:MAX_QUERY_LENGTH]
-        return cls(status, query)
+        return cls(status, clean_query(saved_query))
 
     def url_args(self) -> dict[str, str]:
-        """The query arguments that reproduce this filter (for links and pagination)."""
-        args = {}
-        if self.status is not None:
-            args["status"] = self.status.value
-        if self.query:
-            args["q"] = self.query
-        return args
+        """The query arguments that reproduce this filter's status (for links and pagination)."""
+        return {"status": self.status.value} if self.status is not None else {}
+
+
+def clean_query(text: str) -> str:
+    """A search as typed, with runs of spaces made one and cut to MAX_QUERY_LENGTH."""
+    return " ".join(text.split())[:MAX_QUERY_LENGTH]
 
 
 def _matches(query: str):

@@ -41,6 +41,11 @@ def post(client, token: str, url: str, **data):
     return client.post(url, data={"csrf_token": token, **data})
 
 
+def search(client, token: str, query: str, status: str | None = None):
+    """Search the inbox as the search box does (a POST), optionally within one status."""
+    return post(client, token, "/admin/inquiries/search" + (f"?status={status}" if status else ""), q=query)
+
+
 def load(app, inquiry_id: int) -> Inquiry | None:
     """An inquiry with its emails and notes loaded, for reading after the context ends."""
     with app.app_context():
@@ -72,20 +77,22 @@ def test_list_rows_show_name_topic_time_preview_and_notification(admin_client, a
     assert f'<a href="/admin/inquiries/{sent}">Ada</a>' in text_of(admin_client.get("/admin/inquiries"))
 
 
-def test_pages_of_25_keep_the_filter_and_search(admin_client, app):
-    """Are there 25 a page, with numbered links that keep the status and search, and 404 past the end?"""
+def test_pages_of_25_keep_the_filter_and_search(admin_client, app, token):
+    """Are there 25 a page, with numbered links that keep the status (and the saved search), and 404 past the end?"""
     now = utcnow()
     for minutes in range(30):
         add_inquiry(app, name=f"Needle {minutes:02d}", created_at=now - timedelta(minutes=minutes))
     add_inquiry(app, name="Other person", message="Nothing alike.")
-    first = text_of(admin_client.get("/admin/inquiries?status=new&q=needle"))
+    searched = search(admin_client, token, "needle", status="new")
+    assert searched.status_code == 303 and searched.headers["Location"] == "/admin/inquiries?status=new"
+    first = text_of(admin_client.get(searched.headers["Location"]))
     assert first.count('class="inquiry-card ') == 25 and "Needle 00" in first and "Needle 25" not in first
     links = re.findall(r'href="(/admin/inquiries\?[^"]*page=2[^"]*)"', first)
-    assert links and all("q=needle" in link and "status=new" in link for link in links)
+    assert links and all("status=new" in link and "needle" not in link for link in links)
     second = text_of(admin_client.get(html.unescape(links[0])))
-    assert second.count('class="inquiry-card ') == 5 and "Needle 29" in second
+    assert second.count('class="inquiry-card ') == 5 and "Needle 29" in second and "Other person" not in second
     assert 'aria-current="page"><span class="visually-hidden">Page </span>2' in second
-    assert admin_client.get("/admin/inquiries?q=needle&page=3").status_code == 404
+    assert admin_client.get("/admin/inquiries?page=3").status_code == 404
 
 
 def test_status_links_show_counts_and_spam_stays_out_by_default(admin_client, app):
@@ -101,14 +108,63 @@ def test_status_links_show_counts_and_spam_stays_out_by_default(admin_client, ap
     assert "Spammy" in spam and "Real person" not in spam and "Held (spam)" in spam
 
 
-def test_search_finds_by_name_email_or_message(admin_client, app):
-    """Does ?q= search names, addresses and messages regardless of letter case?"""
+def test_search_finds_by_name_email_or_message(admin_client, app, token):
+    """Does the search find names, addresses and messages regardless of letter case, accents included?"""
     add_inquiry(app, name="Ada Lovelace", email="ada@example.org", message="About botox.")
     add_inquiry(app, name="Ben", email="ben@example.org", message="About walking.")
-    for query, found, missing in (("LOVELACE", "Ada", "Ben"), ("ben@", "Ben", "Ada"), ("Walking", "Ben", "Ada")):
-        page = text_of(admin_client.get("/admin/inquiries", query_string={"q": query}))
-        assert f">{found}" in page and f">{missing}" not in page, query
-    assert "No inquiries here." in text_of(admin_client.get("/admin/inquiries?q=nobody"))
+    add_inquiry(app, name="Émilie Zoë", email="emilie@example.org", message="Über das Gehen.")
+    for query, found in (("LOVELACE", "Ada"), ("ben@", "Ben"), ("Walking", "Ben"), ("émilie", "Émilie"),
+                         ("ZOË", "Émilie"), ("über", "Émilie")):
+        search(admin_client, token, query)
+        page = text_of(admin_client.get("/admin/inquiries"))
+        assert page.count('class="inquiry-card ') == 1 and f">{found}" in page, query
+        assert f"matching “{query}”" in page and f'value="{query}"' in page
+    search(admin_client, token, "nobody")
+    assert "No inquiries here." in text_of(admin_client.get("/admin/inquiries"))
+
+
+def test_search_stays_out_of_every_url(admin_client, app, token):
+    """PRIV-03: is the search posted and kept in the session, never in a link, a redirect or a ?q= that is read?"""
+    add_inquiry(app, name="Ada Lovelace", email="ada@example.org")
+    add_inquiry(app, name="Ben")
+    response = search(admin_client, token, "lovelace")
+    assert "lovelace" not in response.headers["Location"].lower()
+    page = text_of(admin_client.get("/admin/inquiries"))
+    assert ">Ada" in page and ">Ben" not in page
+    assert not [url for url in re.findall(r'(?:href|action)="([^"]*)"', page) if "lovelace" in url.lower()]
+    assert 'method="post" role="search"' in page and 'name="q"' in page
+    ignored = text_of(admin_client.get("/admin/inquiries?q=ben"))
+    assert ">Ada" in ignored and ">Ben" not in ignored  # a ?q= in a URL is never read
+
+
+def test_clear_the_search_and_sign_out_forget_it(admin_client, app, token):
+    """Does "Clear the search" show everything again, and does signing out forget the search?"""
+    add_inquiry(app, name="Ada")
+    add_inquiry(app, name="Ben")
+    search(admin_client, token, "ada", status="new")
+    page = text_of(admin_client.get("/admin/inquiries?status=new"))
+    assert ">Ben" not in page and 'name="clear"' in page and "Clear the search" in page
+    cleared = post(admin_client, token, "/admin/inquiries/search?status=new", q="ada", clear="yes")
+    assert cleared.headers["Location"] == "/admin/inquiries?status=new"
+    page = text_of(admin_client.get("/admin/inquiries?status=new"))
+    assert ">Ada" in page and ">Ben" in page and "Clear the search" not in page
+    search(admin_client, token, "ada")
+    search(admin_client, token, "   ")  # an empty search clears too
+    assert ">Ben" in text_of(admin_client.get("/admin/inquiries"))
+    search(admin_client, token, "ada")
+    admin_client.post("/admin/logout", data={"csrf_token": token})
+    sign_in(admin_client)
+    assert ">Ben" in text_of(admin_client.get("/admin/inquiries"))
+
+
+def test_too_long_search_comes_back_with_a_message_and_the_text(admin_client, app, token):
+    """Does a search over 200 characters come back (400) with the error named and what was typed kept?"""
+    add_inquiry(app, name="Ada")
+    typed = "word " * 50
+    response = search(admin_client, token, typed)
+    page = text_of(response)
+    assert response.status_code == 400 and "Search for 200 characters or fewer" in page
+    assert 'id="error-summary"' in page and typed.strip() in page and ">Ada" in page
 
 
 def test_detail_shows_every_field_consent_and_delivery_history(admin_client, app):
@@ -365,8 +421,10 @@ def test_csv_export_is_safe_for_spreadsheets_and_follows_the_filter(app, admin_c
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert {(row["name"], row["message"]) for row in rows} == {
         ("'=cmd|' /C calc'!A0", "'+1"), ("'-2", "'@x"), ("Zoë", "Plain words.")}
-    searched = admin_client.get("/admin/inquiries/export.csv?q=zo%C3%AB").data.decode("utf-8-sig")
+    search(admin_client, csrf_token_of(admin_client, "/admin/inquiries"), "zoë")
+    searched = admin_client.get("/admin/inquiries/export.csv").data.decode("utf-8-sig")
     assert [row["name"] for row in csv.DictReader(io.StringIO(searched))] == ["Zoë"]
+    search(admin_client, csrf_token_of(admin_client, "/admin/inquiries"), "")
     spam = admin_client.get("/admin/inquiries/export.csv?status=spam").data.decode("utf-8-sig")
     assert [row["name"] for row in csv.DictReader(io.StringIO(spam))] == ["Spam Bot"]
     assert 'href="/admin/inquiries/export.csv?status=spam"' in text_of(admin_client.get("/admin/inquiries?status=spam"))
@@ -385,9 +443,12 @@ def test_hostile_text_shows_as_text_in_the_list_detail_confirmation_and_csv(app,
     joined = " ".join(HOSTILE)
     inquiry_id = add_inquiry(app, name=joined, email=HOSTILE[1] + "@example.org", phone=HOSTILE[2],
                              topic=HOSTILE[3], message=joined, privacy_notice_version=HOSTILE[0])
-    for url in ("/admin/inquiries", f"/admin/inquiries/{inquiry_id}", f"/admin/inquiries/{inquiry_id}/confirm-erase",
-                "/admin/inquiries?q=" + HOSTILE[0]):
+    for url in ("/admin/inquiries", f"/admin/inquiries/{inquiry_id}", f"/admin/inquiries/{inquiry_id}/confirm-erase"):
         assert_shown_as_text(text_of(admin_client.get(url)))
+    search(admin_client, csrf_token_of(admin_client, "/admin/inquiries"), HOSTILE[0])
+    searched = text_of(admin_client.get("/admin/inquiries"))
+    assert_shown_as_text(searched)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;”" in searched
     [row] = csv.DictReader(io.StringIO(admin_client.get("/admin/inquiries/export.csv").data.decode("utf-8-sig")))
     assert (row["name"], row["email"], row["phone"], row["topic"], row["message"]) == (
         joined, HOSTILE[1] + "@example.org", HOSTILE[2], HOSTILE[3], joined)

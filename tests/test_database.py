@@ -25,6 +25,13 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
         dispose(app)
 
 
+def test_lower_folds_letters_beyond_a_to_z(app):
+    """Does lower() fold "ÉMILIE ZOË ÜBER" on this database as it does on PostgreSQL, and keep NULL as NULL?"""
+    with app.app_context():
+        assert db.session.execute(text("SELECT lower('ÉMILIE Zoë ÜBER')")).scalar() == "émilie zoë über"
+        assert db.session.execute(text("SELECT lower(NULL)")).scalar() is None
+
+
 def test_datetimes_come_back_aware_in_utc(app, make_post):
     """Is a datetime stored in another zone read back as the same instant, marked UTC?"""
     paris = timezone(timedelta(hours=2))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import inquiries
@@ -20,6 +20,11 @@ from ..outbox import kick_delivery
 from . import bp
 
 log = logging.getLogger(__name__)
+
+# The coach's search lives in her session, not the URL: it is often a visitor's name or address,
+# and URLs end up in browser history and server logs (PRIV-03).
+SEARCH_KEY = "inbox_search"
+
 
 def _helpers() -> dict:
     """What the inbox templates use to describe inquiries and emails."""
@@ -45,24 +50,48 @@ def _to_inquiry(inquiry: Inquiry):
     return redirect(url_for("admin.inquiry", inquiry_id=inquiry.id), code=303)
 
 
+def _current_filter() -> inquiries.InboxFilter:
+    """The list's filter: the status from the URL, the search from the session."""
+    return inquiries.InboxFilter.from_request(request.args, session.get(SEARCH_KEY, ""))
+
+
+def _list_page(inbox_filter: inquiries.InboxFilter, search_form: InboxSearchForm | None = None, status: int = 200):
+    """The inbox list for this filter, with the search form as given (carrying errors) or filled from the filter."""
+    page = inquiries.page_of_inquiries(inbox_filter, request.args.get("page", 1, type=int))
+    return render_template(
+        "admin/inquiries.html", page=page, inbox_filter=inbox_filter,
+        search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
+        counts=inquiries.status_counts(inbox_filter.query), statuses=list(InquiryStatus), **_helpers(),
+    ), status
+
+
 @bp.get("/", endpoint="inquiries")
 @bp.get("/inquiries", endpoint="inquiries")
 def inquiry_list():
     """Inquiries newest first, 25 a page: all but spam, or one status; searchable."""
-    inbox_filter = inquiries.InboxFilter.from_args(request.args)
-    page = inquiries.page_of_inquiries(inbox_filter, request.args.get("page", 1, type=int))
-    return render_template(
-        "admin/inquiries.html", page=page, inbox_filter=inbox_filter,
-        search_form=InboxSearchForm(formdata=None, q=inbox_filter.query),
-        counts=inquiries.status_counts(inbox_filter.query), statuses=list(InquiryStatus), **_helpers(),
-    )
+    return _list_page(_current_filter())
+
+
+@bp.post("/inquiries/search")
+def search_inquiries():
+    """Save (or, when empty, clear) the inbox search in the session, then show the list from page 1."""
+    form = InboxSearchForm()
+    inbox_filter = _current_filter()
+    clearing = "clear" in request.form
+    if not clearing and not form.validate():
+        return _list_page(inbox_filter, form, 400)
+    query = "" if clearing else inquiries.clean_query(form.q.data or "")
+    if query:
+        session[SEARCH_KEY] = query
+    else:
+        session.pop(SEARCH_KEY, None)
+    return redirect(url_for("admin.inquiries", **inbox_filter.url_args()), code=303)
 
 
 @bp.get("/inquiries/export.csv")
 def export_inquiries():
     """The list as filtered (every page) as a CSV file for a spreadsheet."""
-    inbox_filter = inquiries.InboxFilter.from_args(request.args)
-    body = inquiries.export_csv(inbox_filter)
+    body = inquiries.export_csv(_current_filter())
     log.info("inquiries exported as CSV by admin %d", current_user.id)
     return Response(body.encode("utf-8"), headers={
         "Content-Type": "text/csv; charset=utf-8",

@@ -175,6 +175,14 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     page.set_viewport_size({"width": width, "height": 900})
     page.goto("/admin/inquiries")
     assert_axe_clean(page, f"admin-inquiries-{width}")
+    page.get_by_label("Search names, email addresses and messages").fill("axe visitor")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=matching “axe visitor”")
+    assert "axe" not in page.url.lower()  # PRIV-03: the search never reaches the address bar
+    assert_axe_clean(page, f"admin-inquiries-searched-{width}")
+    page.get_by_role("button", name="Clear the search").click()
+    page.wait_for_selector("text=All but spam", state="attached")
+    assert page.get_by_role("button", name="Clear the search").count() == 0
     page.get_by_role("link", name="Axe Visitor").first.click()
     page.wait_for_url("**/admin/inquiries/*")
     assert_axe_clean(page, f"admin-inquiry-{width}")
