@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -19,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from .content import make_excerpt, set_body, slugify, tags_named
 from .database import utcnow
 from .extensions import db
+from .images import cleaned_image
 from .models import Post, PostRedirect, PostStatus
 
 UPLOAD_PREFIX = "uploads/"  # Post.cover_image values under <instance>/uploads/ start with this
@@ -26,6 +29,9 @@ UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|webp)")
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 SLUG_MAX_LENGTH = 200
 TAG_MAX_LENGTH = 80
+# An image chosen in a preview and never saved is swept after this long: far longer than an
+# admin session (12 hours at most), so no editor still open can lose the image it carries.
+STALE_UPLOAD_AGE = timedelta(days=7)
 
 
 class SlugTaken(Exception):
@@ -33,17 +39,6 @@ class SlugTaken(Exception):
 
 
 # --- Cover images ---
-
-
-def image_extension(data: bytes) -> str | None:
-    """The file extension for JPEG, PNG or WebP bytes, judged by their content; None for anything else."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
 
 
 def upload_limit_text() -> str:
@@ -66,12 +61,31 @@ def stored_upload(cover_image: str | None) -> Path | None:
 
 
 def store_upload(data: bytes) -> str:
-    """Keep an image (already checked) under a new random name; returns its cover value "uploads/<name>"."""
+    """Keep an image, cleaned of metadata, under a new random name; returns its cover value "uploads/<name>".
+
+    Raises ImageRejected, with a message for the coach, when the file can't be read as a picture.
+    """
+    picture, extension = cleaned_image(data)
+    discard_stale_uploads()
     folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.{image_extension(data)}"
-    (folder / name).write_bytes(data)
+    name = f"{secrets.token_hex(16)}.{extension}"
+    (folder / name).write_bytes(picture)
     return UPLOAD_PREFIX + name
+
+
+def discard_stale_uploads() -> int:
+    """Delete uploaded images that no post shows and that are older than STALE_UPLOAD_AGE; returns how many."""
+    folder = upload_folder()
+    if not folder.is_dir():
+        return 0
+    in_use = set(db.session.scalars(select(Post.cover_image).where(Post.cover_image.startswith(UPLOAD_PREFIX))))
+    cutoff = time.time() - STALE_UPLOAD_AGE.total_seconds()
+    stale = [path for path in folder.iterdir() if UPLOAD_NAME.fullmatch(path.name)
+             and UPLOAD_PREFIX + path.name not in in_use and path.stat().st_mtime < cutoff]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _discard_upload_if_unused(cover_image: str | None) -> None:

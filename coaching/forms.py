@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from . import editing
+from . import editing, images
 from .content import slugify
 
 MESSAGE_MAX_LENGTH = 5000
@@ -261,7 +261,7 @@ class CoverImage:
         field.data.stream.seek(0)
         if len(data) > limit:
             raise ValidationError(f"The image must be {editing.upload_limit_text()} or smaller")
-        if editing.image_extension(data) is None:
+        if images.image_extension(data) is None:
             raise ValidationError("The image must be a JPEG, PNG or WebP picture. Choose a photo or image file")
 
 

@@ -19,11 +19,11 @@ from .editing import (
     TAG_MAX_LENGTH,
     UPLOAD_NAME,
     UPLOAD_PREFIX,
-    image_extension,
     stored_upload,
     upload_folder,
 )
 from .extensions import db
+from .images import ImageRejected, cleaned_image, image_extension
 from .models import Post
 
 # What an import may hold, so a small zip cannot unpack into something huge.
@@ -131,14 +131,22 @@ def _read_import(filename: str, data: bytes) -> tuple[list[tuple[str, str]], dic
             if len(content) > limit or total > IMPORT_MAX_BYTES:
                 raise PostFileError(f"{info.filename}: it is larger than an import can hold.")
             if is_image:
-                if image_extension(content) != path.suffix.lstrip("."):
-                    raise PostFileError(f"{info.filename}: it is not the JPEG, PNG or WebP image its name says.")
-                images[UPLOAD_PREFIX + path.name] = content
+                images[UPLOAD_PREFIX + path.name] = _cleaned_member(info.filename, content, path.suffix)
             else:
                 texts.append((info.filename, _as_text(info.filename, content)))
     if not texts:
         raise PostFileError(f"{filename}: there are no .md post files in it.")
     return texts, images
+
+
+def _cleaned_member(filename: str, content: bytes, suffix: str) -> bytes:
+    """An image from the zip, cleaned of metadata like an upload, if it is the kind of picture its name says."""
+    if image_extension(content) != suffix.lstrip("."):
+        raise PostFileError(f"{filename}: it is not the JPEG, PNG or WebP image its name says.")
+    try:
+        return cleaned_image(content)[0]
+    except ImageRejected as rejected:
+        raise PostFileError(f"{filename}: {rejected}.") from rejected
 
 
 def _as_text(name: str, content: bytes) -> str:

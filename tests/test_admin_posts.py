@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 
 from coaching.content import parse_post_file
 from coaching.extensions import db
+from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, PostStatus
 from tests.conftest import csrf_token_of
+from tests.test_images import opened, picture
 
 
 def png_bytes() -> bytes:
@@ -372,13 +374,14 @@ def test_a_real_image_is_stored_and_served(app, admin_client, client, kind):
                          image=(data, f"photo.{'bin' if kind == 'webp' else kind}"))
     name = uploaded_name(app, post_id)
     assert name.endswith("." + kind)  # judged by the content, not the name it came with
-    assert (Path(app.instance_path) / "uploads" / name).read_bytes() == data
+    kept = (Path(app.instance_path) / "uploads" / name).read_bytes()
+    assert kept == cleaned_image(data)[0]
     publish(admin_client, post_id)
     page = client.get("/blog/with-a-picture").get_data(as_text=True)
     assert f'<img src="/blog/media/{name}" alt="Green squares"' in page
     assert f'<meta property="og:image" content="http://localhost/blog/media/{name}">' in page
     served = client.get(f"/blog/media/{name}")
-    assert served.status_code == 200 and served.data == data and served.mimetype == mimetype
+    assert served.status_code == 200 and served.data == kept and served.mimetype == mimetype
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert "max-age=31536000" in served.headers["Cache-Control"]
     served.close()
@@ -388,6 +391,29 @@ def test_a_real_image_is_stored_and_served(app, admin_client, client, kind):
 def test_the_media_route_serves_nothing_but_stored_uploads(client, name):
     """Does /blog/media/ answer 404 for names it did not make or files that are not there?"""
     assert client.get(f"/blog/media/{name}").status_code == 404
+
+
+def test_an_uploaded_photo_is_kept_without_its_location(app, admin_client, client):
+    """PRIV: is a phone photo's GPS position, camera and XMP gone from the file kept and served to readers?"""
+    post_id = write_post(admin_client, title="Garden", cover_alt="A garden", image=(picture("jpg", located=True),
+                                                                                     "IMG_0001.JPG"))
+    publish(admin_client, post_id)
+    served = client.get(f"/blog/media/{uploaded_name(app, post_id)}")
+    assert served.status_code == 200 and b"Mill Lane" not in served.data and b"PhoneCam" not in served.data
+    assert not opened(served.data).getexif()
+    served.close()
+
+
+def test_a_damaged_image_is_refused_beside_the_field_with_the_text_kept(app, admin_client):
+    """Is a JPEG cut short refused with a message saying it could not be read, the other values kept?"""
+    response = submit(admin_client, title="Kept title", body="Kept body", cover_alt="Kept alt",
+                      image=(picture("jpg", (64, 64))[:300], "photo.jpg"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert shows_field_error(html, "The image could not be read: the file may be damaged or cut short")
+    assert 'id="error-summary"' in html and "Kept body" in html and "Kept alt" in html
+    assert post_count(app) == 0
+    assert not list((Path(app.instance_path) / "uploads").glob("*"))
 
 
 def test_a_text_file_named_png_is_refused(app, admin_client):
@@ -414,7 +440,8 @@ def test_an_image_of_exactly_5_mb_is_accepted(app, admin_client):
     """Is an image of exactly 5 MB accepted?"""
     big = png_bytes() + b"\x00" * (FIVE_MB - len(png_bytes()))
     post_id = write_post(admin_client, cover_alt="Alt", image=(big, "big.png"))
-    assert (Path(app.instance_path) / "uploads" / uploaded_name(app, post_id)).stat().st_size == FIVE_MB
+    kept = (Path(app.instance_path) / "uploads" / uploaded_name(app, post_id)).read_bytes()
+    assert opened(kept).size == (1, 1) and len(kept) < 1000  # the padding after the picture is not kept
 
 
 def test_a_request_far_over_the_limit_gets_the_friendly_413_page(admin_client, client):
@@ -556,6 +583,7 @@ def test_export_then_import_into_an_empty_database_reproduces_the_posts(app, adm
     before = snapshot()
     archive = admin_client.get("/admin/posts/export.zip").data
     image = Path(app.instance_path) / stored(app, picture).cover_image
+    kept = image.read_bytes()
     with app.app_context():
         for post in db.session.scalars(select(Post)):
             db.session.delete(post)
@@ -566,7 +594,7 @@ def test_export_then_import_into_an_empty_database_reproduces_the_posts(app, adm
     assert response.status_code == 303
     assert "Import finished: 3 new, 0 updated, 0 unchanged." in admin_client.get("/admin/posts").get_data(as_text=True)
     assert snapshot() == before
-    assert image.read_bytes() == png_bytes()
+    assert image.read_bytes() == kept
     again = import_file(admin_client, archive, "posts.zip")
     assert "0 new, 0 updated, 3 unchanged" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
 
@@ -599,7 +627,7 @@ def test_an_import_larger_than_the_site_wide_limit_goes_through(app, admin_clien
         archive.writestr(name, photo)
     assert len(buffer.getvalue()) > 3 * 1024 * 1024
     assert import_file(admin_client, buffer.getvalue(), "posts.zip").status_code == 303
-    assert (Path(app.instance_path) / name).read_bytes() == photo
+    assert (Path(app.instance_path) / name).read_bytes() == cleaned_image(photo)[0]
 
 
 def test_a_single_markdown_file_can_be_imported(app, admin_client):

@@ -11,6 +11,7 @@ from .. import editing, post_archive
 from ..content import PostFileError, render_markdown
 from ..database import utcnow
 from ..forms import ImportPostsForm, PostForm
+from ..images import ImageRejected
 from ..models import Post
 from . import bp
 
@@ -57,7 +58,11 @@ def _editor(post: Post | None):
     valid = form.validate_on_submit()
     if form.cover_file.data and not form.cover_file.errors:
         # Stored now and carried in the form, so neither a preview nor a mistake elsewhere loses the chosen image.
-        form.cover_upload.data = editing.store_upload(form.cover_file.data.read())
+        try:
+            form.cover_upload.data = editing.store_upload(form.cover_file.data.read())
+        except ImageRejected as rejected:
+            form.cover_file.errors = [*form.cover_file.errors, str(rejected)]
+            valid = False
     if request.form.get("action") == "preview":
         for field in form:  # a preview is not a save: only a refused image is worth mentioning
             if field is not form.cover_file:
