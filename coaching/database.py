@@ -39,6 +39,10 @@ def _lower(text: str | None) -> str | None:
     return text.lower() if isinstance(text, str) else text
 
 
+# REL-07: no "BEGIN" is emitted when a session's transaction opens. The sqlite3 driver begins one
+# just before the first write, so a read-then-write never holds a stale snapshot while waiting for
+# the write lock, and busy_timeout can do its job; BEGIN-at-start would fail at once under
+# contention (tests/test_database.py proves both).
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _record) -> None:
     """REL-05: WAL, a busy timeout and foreign keys on every new SQLite connection; a Unicode-aware lower()."""
