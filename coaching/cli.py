@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -98,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(outbox_group)
     app.cli.add_command(purge_inquiries_command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("create-admin")
@@ -138,3 +140,19 @@ def purge_inquiries_command() -> None:
         return
     click.echo(f"Erased {record.inquiries} inquiries older than {days} days, "
                f"with {record.emails} emails and {record.notes} notes.")
+
+
+@click.command("backup")
+@click.option("--to", "folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A new folder for the backup (default: instance/backups/<date-time>).")
+@with_appcontext
+def backup_command(folder: Path | None) -> None:
+    """Copy the live database and the uploaded images into a new folder, the site still running."""
+    from .backup import BackupError, make_backup
+
+    try:
+        made = make_backup(folder)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up the database to {made.database} and {made.images} "
+               f"image{'' if made.images == 1 else 's'} to {made.folder / 'uploads'}.")

@@ -7,6 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser.test_accessibility import AXE_OPTIONS, failing_violations, summarise
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, focused, press_tab, save_screenshot, tab_to
+from tests.test_images import picture
 
 pytestmark = pytest.mark.browser
 
@@ -59,13 +60,6 @@ def test_account_pages_have_no_axe_violations(admin_page, width):
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     page.wait_for_url("**/admin/account/two-factor")
     assert_axe_clean(page, f"admin-two-factor-{width}")
-
-
-# The smallest valid PNG: one transparent pixel.
-TINY_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
 
 
 def submit_with_enter(page) -> None:
@@ -142,7 +136,7 @@ def test_coach_works_through_a_morning_by_keyboard(page, live_app, live_mailbox,
     tab_to(page, element_id="body")
     page.keyboard.type("Start with one slow breath.")
     image = tmp_path / "dot.png"
-    image.write_bytes(TINY_PNG)
+    image.write_bytes(picture("png"))
     tab_to(page, element_id="cover_file")
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
