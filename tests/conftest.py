@@ -413,12 +413,15 @@ def free_port() -> int:
 
 
 class ReceivedMail:
-    """One message as a real SMTP server received it: the envelope and the raw bytes."""
+    """One message as a real SMTP server received it: the envelope, the raw bytes, and how it came."""
 
-    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes):
+    def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes, tls_version: str | None = None,
+                 login: str | None = None):
         self.mail_from = mail_from
         self.rcpt_tos = rcpt_tos
         self.content = content
+        self.tls_version = tls_version  # e.g. "TLSv1.3" when the connection was encrypted, else None
+        self.login = login  # the user name the client logged in as, else None
 
     @property
     def message(self):
@@ -434,6 +437,7 @@ class RecordingHandler:
         self.received: list[ReceivedMail] = []
         self.data_failures = 0  # answer this many DATA commands with 451 before accepting
         self.delay = 0.0  # seconds to wait before answering DATA
+        self.logins_tried: list[str] = []  # the AUTH mechanism of each login attempt (see accept_smtp_login)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         """Accept (and record) the message, or refuse it for now, as told."""
@@ -442,17 +446,25 @@ class RecordingHandler:
         if self.data_failures > 0:
             self.data_failures -= 1
             return "451 4.3.0 Try again later"
-        self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        encryption = server.transport.get_extra_info("ssl_object")  # after STARTTLS too: the TLS transport
+        self.received.append(ReceivedMail(
+            envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+            tls_version=encryption.version() if encryption else None,
+            login=session.auth_data if session.authenticated else None,
+        ))
         return "250 2.0.0 OK"
 
 
 @contextlib.contextmanager
-def running_smtp_server():
-    """Run aiosmtpd on 127.0.0.1 with a RecordingHandler (which knows its .port) until the block ends."""
+def running_smtp_server(**options):
+    """Run aiosmtpd on 127.0.0.1 with a RecordingHandler (which knows its .port) until the block ends.
+
+    Options go to aiosmtpd's Controller and SMTP: ssl_context, tls_context, authenticator, ...
+    """
     from aiosmtpd.controller import Controller
 
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     handler.port = controller.port
     try:
@@ -507,6 +519,73 @@ def smtp_app(app_factory):
         return app_factory(**{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_TIMEOUT": 2, **overrides})
 
     return _build
+
+
+SMTP_USERNAME = "website@hopefordystonia.example"
+SMTP_PASSWORD = "sentinel-smtp-password-x9"
+
+
+def accept_smtp_login(server, session, envelope, mechanism, auth_data):
+    """aiosmtpd authenticator: accept SMTP_USERNAME with SMTP_PASSWORD (AUTH PLAIN or LOGIN), nothing else."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    server.event_handler.logins_tried.append(mechanism)
+    accepted = isinstance(auth_data, LoginPassword) and auth_data == (SMTP_USERNAME.encode(), SMTP_PASSWORD.encode())
+    # handled=False: aiosmtpd itself answers a refusal with 535 (with True it would say nothing at all)
+    return AuthResult(success=accepted, handled=False, auth_data=SMTP_USERNAME if accepted else None)
+
+
+@pytest.fixture(scope="session")
+def test_ca():
+    """A certificate authority made for this test session (trustme): nothing outside the tests trusts it."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def trust_test_ca(test_ca, tmp_path, monkeypatch) -> Path:
+    """Make ssl.create_default_context(), and so the app, trust test_ca only: SSL_CERT_FILE names its PEM."""
+    path = tmp_path / "test-ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))  # read by OpenSSL each time a context loads default paths
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return path
+
+
+def server_tls_context(ca, hostname: str = "127.0.0.1"):
+    """A server-side TLS context holding a certificate for hostname, issued by ca."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(hostname).configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def tls_smtp_server(test_ca):
+    """Start real SMTP servers that encrypt and want a login: tls_smtp_server("starttls" or "ssl") -> handler.
+
+    "starttls" refuses mail and AUTH before STARTTLS and requires a login; "ssl" speaks TLS from the first
+    byte (implicit TLS) and offers AUTH. Keywords: ca= and hostname= for the certificate (default: test_ca,
+    127.0.0.1), auth_exclude_mechanism=["PLAIN"] to leave only LOGIN. Every server stops at teardown.
+    """
+    with contextlib.ExitStack() as servers:
+
+        def _start(mode: str, ca=None, hostname: str = "127.0.0.1", **options):
+            context = server_tls_context(ca or test_ca, hostname)
+            if mode == "starttls":
+                options |= {"tls_context": context, "require_starttls": True, "auth_required": True,
+                            "auth_require_tls": True}
+            elif mode == "ssl":
+                # aiosmtpd 1.4 counts only STARTTLS as encryption for AUTH, so on an implicit-TLS
+                # server auth_require_tls=True would hide AUTH; the handler records the login instead.
+                options |= {"ssl_context": context, "auth_require_tls": False}
+            else:
+                raise ValueError(f"unknown TLS mode {mode!r}")
+            return servers.enter_context(running_smtp_server(authenticator=accept_smtp_login, **options))
+
+        yield _start
 
 
 def submit_contact_in_browser(page, click: str = "click") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import logging
@@ -16,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 from sqlalchemy import select
 
 from coaching import outbox
@@ -23,11 +25,13 @@ from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.models import EmailKind, Inquiry, OutboxMessage, OutboxStatus
 from coaching.outbox import deliver_pending, kick_delivery, new_message_id, resend, retry_delay
+from tests.conftest import SMTP_PASSWORD, SMTP_USERNAME, submit_contact
 
 COACH = "coach@hopefordystonia.example"
 VISITOR = "zoe.ohara@example.com"
 SENDER = ("Hope for Dystonia website", COACH)
 TIMEOUT_MARGIN = 1.5  # seconds allowed beyond MAIL_TIMEOUT for connecting, EHLO and closing
+INQUIRY = {"name": "Zoë O'Hara", "email": VISITOR, "message": "I'd like to talk about my recovery.", "consent": "y"}
 
 
 @pytest.fixture
@@ -249,6 +253,107 @@ def test_the_email_is_right(smtp_app, smtp_server, queue_message):
     assert message["Message-ID"] == row.message_id
     assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == body_text
     assert message.get_body(("html",)).get_content().replace("\r\n", "\n") == body_html
+
+
+def tls_app(smtp_app, port: int, mode: str, password: str = SMTP_PASSWORD, **overrides):
+    """An app mailing 127.0.0.1:port over STARTTLS ("starttls") or implicit TLS ("ssl"), logging in."""
+    return smtp_app(port, MAIL_USE_TLS=mode == "starttls", MAIL_USE_SSL=mode == "ssl",
+                    MAIL_USERNAME=SMTP_USERNAME, MAIL_PASSWORD=password, **overrides)
+
+
+def assert_inquiry_delivered_encrypted(app, server, mechanism: str = "PLAIN") -> None:
+    """Submit an inquiry, make one pass, and check both its emails arrived over TLS after logging in."""
+    assert submit_contact(app.test_client(), INQUIRY).status_code == 303
+    report = run_pass(app)
+    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    assert all(row.status is OutboxStatus.SENT and row.last_error is None for row in rows(app))
+    [notification] = [mail for mail in server.received if mail.rcpt_tos == [COACH]]
+    assert [address.addr_spec for address in notification.message["Reply-To"].addresses] == [VISITOR]
+    assert len(server.received) == 2  # and the visitor's acknowledgement
+    for mail in server.received:
+        assert mail.tls_version in {"TLSv1.2", "TLSv1.3"}
+        assert mail.login == SMTP_USERNAME
+    assert server.logins_tried == [mechanism, mechanism]  # one connection, one login per email
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_an_inquiry_is_delivered_over_starttls_after_logging_in(smtp_app, tls_smtp_server, trust_test_ca, mechanism):
+    """With MAIL_USE_TLS, does an inquiry reach a server demanding STARTTLS and a login (AUTH PLAIN or LOGIN)?"""
+    server = tls_smtp_server("starttls", auth_exclude_mechanism={"PLAIN", "LOGIN"} - {mechanism})
+    assert_inquiry_delivered_encrypted(tls_app(smtp_app, server.port, "starttls"), server, mechanism)
+
+
+def test_an_inquiry_is_delivered_over_implicit_tls(smtp_app, tls_smtp_server, trust_test_ca):
+    """With MAIL_USE_SSL, does an inquiry reach a server that speaks TLS from the first byte, logged in?"""
+    server = tls_smtp_server("ssl")
+    assert_inquiry_delivered_encrypted(tls_app(smtp_app, server.port, "ssl"), server)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_a_refused_login_keeps_the_message_and_never_shows_the_password(
+    smtp_app, tls_smtp_server, trust_test_ca, queue_message, caplog, capsys, mode
+):
+    """REL-01, SEC-13: is a message refused at login kept pending with its SMTP code, the password in no log or row?"""
+    wrong = "sentinel-wrong-password-x9"
+    server = tls_smtp_server(mode)
+    app = tls_app(smtp_app, server.port, mode, password=wrong)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="coaching")  # after create_app, which sets the app's logger to INFO
+    message_id = queue_message()
+    now = utcnow()
+    report = run_pass(app, now=now)
+    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
+    [row] = rows(app)
+    assert (row.id, row.status, row.attempts) == (message_id, OutboxStatus.PENDING, 1)
+    assert row.last_error == "SMTPAuthenticationError (SMTP 535)"
+    assert row.next_attempt_at == now + timedelta(seconds=30)
+    assert row.claimed_until is None and row.sent_at is None
+    assert server.received == []
+
+    secrets = [wrong, base64.b64encode(wrong.encode()).decode(),  # as sent by AUTH LOGIN
+               base64.b64encode(f"\0{SMTP_USERNAME}\0{wrong}".encode()).decode()]  # and by AUTH PLAIN
+    formatter = logging.Formatter()
+    ours = [formatter.format(record) for record in caplog.records if not record.name.startswith("mail.log")]
+    printed = capsys.readouterr()
+    for secret in secrets:
+        assert secret not in row.last_error
+        assert secret not in printed.out + printed.err
+        for line in ours:
+            assert secret not in line, line
+
+    fixed = tls_app(smtp_app, server.port, mode)  # the right password: the kept message goes out on its retry
+    assert run_pass(fixed, now=row.next_attempt_at).sent == 1
+    [mail] = server.received
+    assert mail.message["Message-ID"] == row.message_id and mail.login == SMTP_USERNAME
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+@pytest.mark.parametrize("certificate", ["unknown-to-the-system", "from-another-ca", "for-another-host"])
+def test_an_unverifiable_certificate_stops_delivery_and_keeps_the_message(
+    request, monkeypatch, smtp_app, tls_smtp_server, queue_message, mode, certificate
+):
+    """Is a server whose certificate is untrusted or names another host refused before login, the message kept?"""
+    if certificate == "unknown-to-the-system":
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's trust store, as in production
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        server = tls_smtp_server(mode)
+    elif certificate == "from-another-ca":
+        request.getfixturevalue("trust_test_ca")
+        server = tls_smtp_server(mode, ca=trustme.CA())
+    else:
+        request.getfixturevalue("trust_test_ca")
+        server = tls_smtp_server(mode, hostname="mail.example.org")
+    app = tls_app(smtp_app, server.port, mode)
+    message_id = queue_message()
+    now = utcnow()
+    report = run_pass(app, now=now)
+    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
+    [row] = rows(app)
+    assert (row.id, row.status, row.attempts) == (message_id, OutboxStatus.PENDING, 1)
+    assert row.last_error == "SSLCertVerificationError"
+    assert row.next_attempt_at == now + timedelta(seconds=30)
+    assert row.claimed_until is None and row.sent_at is None
+    assert server.received == [] and server.logins_tried == []  # the password never went to that server
 
 
 def assert_header_injection_refused(app, smtp_app, smtp_server, queue_message, field, breaker) -> None:
