@@ -289,6 +289,19 @@ def test_an_inquiry_is_delivered_over_implicit_tls(smtp_app, tls_smtp_server, tr
     assert_inquiry_delivered_encrypted(tls_app(smtp_app, server.port, "ssl"), server)
 
 
+def assert_kept_for_retry(app, message_id: int, error: str):
+    """One delivery pass fails with this error and keeps the message pending for a retry 30 s on; the row."""
+    now = utcnow()
+    report = run_pass(app, now=now)
+    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
+    [row] = rows(app)
+    assert (row.id, row.status, row.attempts) == (message_id, OutboxStatus.PENDING, 1)
+    assert row.last_error == error
+    assert row.next_attempt_at == now + timedelta(seconds=30)
+    assert row.claimed_until is None and row.sent_at is None
+    return row
+
+
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])
 def test_a_refused_login_keeps_the_message_and_never_shows_the_password(
     smtp_app, tls_smtp_server, trust_test_ca, queue_message, caplog, capsys, mode
@@ -299,15 +312,7 @@ def test_a_refused_login_keeps_the_message_and_never_shows_the_password(
     app = tls_app(smtp_app, server.port, mode, password=wrong)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="coaching")  # after create_app, which sets the app's logger to INFO
-    message_id = queue_message()
-    now = utcnow()
-    report = run_pass(app, now=now)
-    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
-    [row] = rows(app)
-    assert (row.id, row.status, row.attempts) == (message_id, OutboxStatus.PENDING, 1)
-    assert row.last_error == "SMTPAuthenticationError (SMTP 535)"
-    assert row.next_attempt_at == now + timedelta(seconds=30)
-    assert row.claimed_until is None and row.sent_at is None
+    row = assert_kept_for_retry(app, queue_message(), "SMTPAuthenticationError (SMTP 535)")
     assert server.received == []
 
     secrets = [wrong, base64.b64encode(wrong.encode()).decode(),  # as sent by AUTH LOGIN
@@ -344,15 +349,7 @@ def test_an_unverifiable_certificate_stops_delivery_and_keeps_the_message(
         request.getfixturevalue("trust_test_ca")
         server = tls_smtp_server(mode, hostname="mail.example.org")
     app = tls_app(smtp_app, server.port, mode)
-    message_id = queue_message()
-    now = utcnow()
-    report = run_pass(app, now=now)
-    assert (report.sent, report.retried, report.failed) == (0, 1, 0)
-    [row] = rows(app)
-    assert (row.id, row.status, row.attempts) == (message_id, OutboxStatus.PENDING, 1)
-    assert row.last_error == "SSLCertVerificationError"
-    assert row.next_attempt_at == now + timedelta(seconds=30)
-    assert row.claimed_until is None and row.sent_at is None
+    assert_kept_for_retry(app, queue_message(), "SSLCertVerificationError")
     assert server.received == [] and server.logins_tried == []  # the password never went to that server
 
 
