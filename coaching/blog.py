@@ -1,13 +1,12 @@
-"""The blog: post list, tags, search, post pages, the Atom feed, and old addresses."""
+"""The blog: post list, tags, search, post pages, uploaded images and the Atom feed."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, render_template, request, send_from_directory, url_for
 
 from . import editing, posts
-from .errors import render_error
-from .models import Post
-from .templating import absolute_url, conditional_page, xml_response
+from .paging import page_number
+from .templating import absolute_url, conditional_page
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 bp.add_app_template_global(posts.post_structured_data, "structured_data")
@@ -26,35 +25,17 @@ def stored_image_url(image: str | None, external: bool = False) -> str | None:
     return absolute_url(endpoint, **values) if external else url_for(endpoint, **values)
 
 
-@bp.app_template_global()
-def cover_url(post: Post, external: bool = False) -> str | None:
-    """The URL of a post's cover image (absolute for og:image and structured data), or None."""
-    return stored_image_url(post.cover_image, external)
-
-
-MAX_PAGE = 100_000
-
-
-def _page_number() -> int:
-    """The ?page= number; anything that is not a plausible whole number is a page that does not exist."""
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        abort(404)
-    return int(raw)
-
-
 @bp.get("/")
 def index():
     """Published posts, newest first, ten a page."""
-    page = posts.page_of_posts(_page_number())
+    page = posts.page_of_posts(page_number())
     return conditional_page(render_template("blog/index.html", page=page))
 
 
 @bp.get("/tag/<slug>")
 def tag(slug: str):
     """Published posts carrying one tag."""
-    tag = posts.get_tag(slug)
-    page = posts.page_of_posts(_page_number(), tag=tag)
+    tag, page = posts.page_of_tag(slug, page_number())
     return conditional_page(render_template("blog/tag.html", tag=tag, page=page))
 
 
@@ -62,7 +43,7 @@ def tag(slug: str):
 def search():
     """Posts matching the words of ?q=, with the query echoed back."""
     query = request.args.get("q", "").strip()[: posts.MAX_QUERY_LENGTH]
-    page = posts.search_posts(query, _page_number()) if query else None
+    page = posts.search_posts(query, page_number()) if query else None
     return render_template("blog/search.html", query=query, page=page)
 
 
@@ -86,16 +67,5 @@ def media(name: str):
 @bp.get("/feed.xml")
 def feed():
     """An Atom feed of the newest published posts."""
-    return xml_response("blog/feed.xml", "application/atom+xml", entries=posts.published_posts(20))
-
-
-@bp.app_errorhandler(404)
-def old_address(error):
-    """Before saying "not found", send an old address (the Wix site's, a renamed slug) to its post."""
-    if request.method in ("GET", "HEAD"):
-        target = posts.redirect_target(request.path.rstrip("/") or "/")
-        if target is not None:
-            return redirect(url_for("blog.post", slug=target.slug), code=301)
-    return render_error(404)
-
-
+    feed = render_template("blog/feed.xml", entries=posts.published_posts(20))
+    return conditional_page(feed, mimetype="application/atom+xml")

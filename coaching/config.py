@@ -126,7 +126,6 @@ def finalise(config: dict, instance_path: Path) -> None:
         config["SECRET_KEY"] = _development_secret_key(instance_path)
     if not development and not config.get("COACH_EMAIL"):
         raise ConfigError("COACH_EMAIL is not set: set it to the address that receives inquiries.")
-    config.setdefault("COACH_EMAIL", None)
     if not config.get("COACH_EMAIL"):
         config["COACH_EMAIL"] = "coach@hopefordystonia.example"
     if not config.get("PRACTICE_EMAIL"):

@@ -71,6 +71,11 @@ def make_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:—-") + "…"
 
 
+def written_excerpt(post: Post) -> str | None:
+    """The post's summary if someone wrote it; None when it is the one make_excerpt() derives."""
+    return post.excerpt if post.excerpt and post.excerpt != make_excerpt(post.body_html) else None
+
+
 def slugify(text: str) -> str:
     """A lowercase ASCII address segment made from a title or tag name."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -85,7 +90,7 @@ def set_body(post: Post, body_markdown: str) -> None:
         post.excerpt = make_excerpt(post.body_html)
     text = html_to_text(post.body_html)
     post.word_count = count_words(text)
-    post.search_text = " ".join([post.title, post.excerpt or "", text]).casefold()
+    post.search_text = " ".join([post.title, post.excerpt, text]).casefold()
 
 
 def tags_named(names: list[str]) -> list[Tag]:

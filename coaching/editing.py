@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from .content import make_excerpt, set_body, slugify, tags_named
+from .content import set_body, slugify, tags_named, written_excerpt
 from .database import utcnow
 from .extensions import db
 from .images import cleaned_image
@@ -165,10 +165,9 @@ def form_values(post: Post | None) -> dict:
     """A post as the editor form shows it (the summary empty when it is the automatic one)."""
     if post is None:
         return {}
-    automatic = make_excerpt(post.body_html)
     return {
         "title": post.title, "slug": post.slug, "body": post.body_markdown,
-        "excerpt": "" if post.excerpt == automatic else post.excerpt,
+        "excerpt": written_excerpt(post) or "",
         "tags": ", ".join(tag.name for tag in post.tags),
         "cover_alt": post.cover_alt or "", "cover_caption": post.cover_caption or "",
         "cover_credit": post.cover_credit or "", "disclaimer": post.disclaimer or "",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from . import posts
 from .extensions import db
 
 MESSAGES = {
@@ -44,6 +45,10 @@ def handle_http_error(error: HTTPException):
         return error
     if error.code >= 500:
         return handle_server_error(error)
+    if error.code == 404 and request.method in ("GET", "HEAD"):
+        moved_to = posts.redirect_target(request.path.rstrip("/") or "/")
+        if moved_to is not None:  # an old address (the Wix site's, a renamed slug) of a post
+            return redirect(url_for("blog.post", slug=moved_to.slug), code=301)
     return render_error(error.code if error.code in MESSAGES else 400)
 
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .content import PostFile, PostFileError, import_post_file, make_excerpt, parse_post_file, slugify
+from .content import PostFile, PostFileError, import_post_file, parse_post_file, slugify, written_excerpt
 from .editing import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
@@ -55,7 +55,7 @@ def post_file_text(post: Post) -> str:
                        ("disclaimer", post.disclaimer)]:
         if value:
             meta[key] = value
-    if post.excerpt and post.excerpt != make_excerpt(post.body_html):
+    if written_excerpt(post):
         meta["excerpt"] = post.excerpt
     if not post.is_published:
         meta["draft"] = True

@@ -51,12 +51,15 @@ def get_published_post(slug: str) -> Post:
     return post
 
 
-def get_tag(slug: str) -> Tag:
-    """The tag at this slug if at least one published post carries it, else 404."""
+def page_of_tag(slug: str, page: int) -> tuple[Tag, Pagination]:
+    """The tag at this slug and a page of the published posts carrying it; 404 if none do (or no such tag)."""
     tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
-    if tag is None or not db.session.scalar(Post.published().where(Post.tags.contains(tag))):
+    if tag is None:
         abort(404)
-    return tag
+    posts_page = page_of_posts(page, tag=tag)
+    if posts_page.total == 0:  # a tag only drafts carry does not exist for the public
+        abort(404)
+    return tag, posts_page
 
 
 def neighbours(post: Post) -> tuple[Row | None, Row | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, url_for
 
 from . import posts
-from .templating import absolute_url, conditional_page, xml_response
+from .templating import absolute_url, conditional_page
 
 bp = Blueprint("public", __name__)
 
@@ -25,7 +25,8 @@ def roadmap():
 @bp.get("/sitemap.xml")
 def sitemap():
     """Every public page and published post, for search engines."""
-    return xml_response("sitemap.xml", "application/xml", posts=posts.published_posts())
+    sitemap = render_template("sitemap.xml", posts=posts.published_posts())
+    return conditional_page(sitemap, mimetype="application/xml")
 
 
 @bp.get("/robots.txt")

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, Response, current_app, make_response, render_template, request, url_for
+from flask import Flask, Response, current_app, make_response, request, url_for
 
 
 def format_date(value: datetime | None) -> str:
@@ -32,21 +32,15 @@ def static_version(filename: str) -> str | None:
         return None
 
 
-def conditional_page(html: str, last_modified: datetime | None = None) -> Response:
-    """A page response with an ETag (and Last-Modified) that answers 304 when the reader has it."""
-    response = make_response(html)
+def conditional_page(body: str, last_modified: datetime | None = None, mimetype: str = "text/html") -> Response:
+    """A page (or feed) response with an ETag (and Last-Modified) that answers 304 when the reader has it."""
+    response = make_response(body)
+    response.mimetype = mimetype
     response.headers["Cache-Control"] = "no-cache"  # store, but check back each time
     if last_modified is not None:
         response.last_modified = last_modified
     response.add_etag()
     return response.make_conditional(request)
-
-
-def xml_response(template: str, mimetype: str, **context) -> Response:
-    """An XML document (feed, sitemap) rendered from a template, answering conditional requests."""
-    response = conditional_page(render_template(template, **context))
-    response.mimetype = mimetype
-    return response
 
 
 def init_app(app: Flask) -> None:

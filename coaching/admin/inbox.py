@@ -17,6 +17,7 @@ from ..extensions import db
 from ..forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm
 from ..models import Inquiry, InquiryStatus, OutboxMessage
 from ..outbox import kick_delivery
+from ..paging import page_number
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _current_filter() -> inquiries.InboxFilter:
 
 def _list_page(inbox_filter: inquiries.InboxFilter, search_form: InboxSearchForm | None = None, status: int = 200):
     """The inbox list for this filter, with the search form as given (carrying errors) or filled from the filter."""
-    page = inquiries.page_of_inquiries(inbox_filter, request.args.get("page", 1, type=int))
+    page = inquiries.page_of_inquiries(inbox_filter, page_number())
     return render_template(
         "admin/inquiries.html", page=page, inbox_filter=inbox_filter,
         search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
