@@ -94,17 +94,18 @@ def set_body(post: Post, body_markdown: str) -> None:
 
 
 def tags_named(names: list[str]) -> list[Tag]:
-    """The Tag rows for these names, creating any that do not exist yet."""
-    tags = []
+    """The Tag rows for these names, creating any that do not exist yet; "Calm" beside "calm" is one tag."""
+    tags: dict[str, Tag] = {}
     for name in names:
         slug = slugify(name)
+        if slug in tags:
+            continue
         tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
         if tag is None:
             tag = Tag(name=name, slug=slug)
             db.session.add(tag)
-        if tag not in tags:
-            tags.append(tag)
-    return tags
+        tags[slug] = tag
+    return list(tags.values())
 
 
 @dataclass
@@ -167,6 +168,7 @@ def apply_post_file(post: Post, source: PostFile) -> None:
     for old_path in meta.get("old_paths") or []:
         if old_path not in known:
             post.old_paths.append(PostRedirect(old_path=old_path))
+            known.add(old_path)
 
 
 def import_post_file(source: PostFile) -> str:

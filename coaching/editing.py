@@ -67,11 +67,16 @@ def store_upload(data: bytes) -> str:
     """
     picture, extension = cleaned_image(data)
     discard_stale_uploads()
+    name = f"{secrets.token_hex(16)}.{extension}"
+    write_upload(name, picture)
+    return UPLOAD_PREFIX + name
+
+
+def write_upload(name: str, data: bytes) -> None:
+    """Write an image file into the uploads folder, making the folder if need be."""
     folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.{extension}"
-    (folder / name).write_bytes(picture)
-    return UPLOAD_PREFIX + name
+    (folder / name).write_bytes(data)
 
 
 def discard_stale_uploads() -> int:

@@ -284,10 +284,15 @@ def resend_email(inquiry: Inquiry, message: OutboxMessage, admin_id: int) -> boo
 # --- Erasure (PRIV-02) ---
 
 
+def _sent_from(address: str):
+    """The condition for inquiries sent from this address, in any letter case."""
+    return func.lower(Inquiry.email) == address.lower()
+
+
 def inquiries_from(address: str) -> list[Inquiry]:
     """Every inquiry sent from this address (in any letter case), newest first."""
     return list(db.session.scalars(
-        select(Inquiry).where(func.lower(Inquiry.email) == address.lower())
+        select(Inquiry).where(_sent_from(address))
         .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
     ))
 
@@ -299,6 +304,12 @@ def unlinked_emails_to(address: str):
             & or_(func.lower(OutboxMessage.recipient) == text, func.lower(OutboxMessage.reply_to) == text))
 
 
+def _emails_erased_with(inquiry_ids: list[int], address: str | None):
+    """The condition for the emails that go with these inquiries (and, with an address, its unlinked ones)."""
+    condition = OutboxMessage.inquiry_id.in_(inquiry_ids)
+    return or_(condition, unlinked_emails_to(address)) if address else condition
+
+
 def erase(inquiry_ids: list[int], reason: str, admin_id: int | None, address: str | None = None) -> ErasureRecord:
     """Delete these inquiries with their emails and notes, and write an audit record of ids and counts.
 
@@ -306,10 +317,7 @@ def erase(inquiry_ids: list[int], reason: str, admin_id: int | None, address: st
     """
     ids = sorted(inquiry_ids)
     notes = db.session.execute(delete(InquiryNote).where(InquiryNote.inquiry_id.in_(ids))).rowcount
-    email_condition = OutboxMessage.inquiry_id.in_(ids)
-    if address:
-        email_condition = or_(email_condition, unlinked_emails_to(address))
-    emails = db.session.execute(delete(OutboxMessage).where(email_condition)).rowcount
+    emails = db.session.execute(delete(OutboxMessage).where(_emails_erased_with(ids, address))).rowcount
     inquiries = db.session.execute(delete(Inquiry).where(Inquiry.id.in_(ids))).rowcount
     record = ErasureRecord(reason=reason, inquiry_ids=",".join(map(str, ids)), inquiries=inquiries,
                            emails=emails, notes=notes, admin_id=admin_id, erased_at=utcnow())
@@ -326,16 +334,16 @@ def erase_inquiry(inquiry: Inquiry, admin_id: int) -> ErasureRecord:
 
 def erase_address(address: str, admin_id: int) -> ErasureRecord:
     """Erase everything held about one email address."""
-    ids = [inquiry.id for inquiry in inquiries_from(address)]
+    ids = list(db.session.scalars(select(Inquiry.id).where(_sent_from(address))))
     return erase(ids, "email address", admin_id, address=address)
 
 
 def erasure_counts(inquiry_list: list[Inquiry], address: str | None = None) -> tuple[int, int]:
     """How many emails and notes erasing these inquiries (and the address, if given) would remove."""
-    emails = sum(len(item.emails) for item in inquiry_list)
-    if address:
-        emails += db.session.scalar(select(func.count()).select_from(OutboxMessage).where(unlinked_emails_to(address)))
-    return emails, sum(len(item.notes) for item in inquiry_list)
+    ids = [item.id for item in inquiry_list]
+    emails = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(_emails_erased_with(ids, address)))
+    notes = db.session.scalar(select(func.count()).select_from(InquiryNote).where(InquiryNote.inquiry_id.in_(ids)))
+    return emails, notes
 
 
 def purge_expired(now: datetime | None = None) -> ErasureRecord | None:

@@ -11,8 +11,9 @@ import yaml
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
-from .content import PostFile, PostFileError, import_post_file, parse_post_file, slugify, written_excerpt
+from .content import PostFile, PostFileError, import_post_file, parse_post_file, written_excerpt
 from .editing import (
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
@@ -20,7 +21,7 @@ from .editing import (
     UPLOAD_NAME,
     UPLOAD_PREFIX,
     stored_upload,
-    upload_folder,
+    write_upload,
 )
 from .extensions import db
 from .images import ImageRejected, cleaned_image, image_extension
@@ -67,11 +68,13 @@ def export_archive() -> bytes:
     """Every post as <slug>.md, with the uploaded images they show under uploads/, in one zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for post in db.session.scalars(select(Post).order_by(Post.slug)):
+        images_written = set()
+        for post in db.session.scalars(select(Post).options(selectinload(Post.old_paths)).order_by(Post.slug)):
             archive.writestr(f"{post.slug}.md", post_file_text(post))
             image = stored_upload(post.cover_image)
-            if image is not None and post.cover_image not in archive.namelist():
+            if image is not None and post.cover_image not in images_written:
                 archive.write(image, post.cover_image)
+                images_written.add(post.cover_image)
     return buffer.getvalue()
 
 
@@ -100,8 +103,7 @@ def import_upload(filename: str, data: bytes) -> dict[str, int]:
                 raise PostFileError(f"{source.name}: it could not be imported ({reason}).") from exc
     for cover_image in {str(source.meta.get("image")) for source in sources} & set(images):
         if stored_upload(cover_image) is None:
-            upload_folder().mkdir(parents=True, exist_ok=True)
-            (upload_folder() / cover_image.removeprefix(UPLOAD_PREFIX)).write_bytes(images[cover_image])
+            write_upload(cover_image.removeprefix(UPLOAD_PREFIX), images[cover_image])
     db.session.commit()
     return counts
 
@@ -180,12 +182,7 @@ def _checked_post_file(name: str, text: str, images: dict[str, bytes]) -> PostFi
             refuse(f"{key} must be a list of short values, like [research, movement].")
     if any(not str(path).startswith("/") for path in meta.get("old_paths") or []):
         refuse("each of old_paths must start with /, like /post/an-old-address.")
-    # Repeats (or "Calm" beside "calm") would make two rows with one address: keep the first of each.
-    meta["old_paths"] = list(dict.fromkeys(str(path) for path in meta.get("old_paths") or []))
-    tags: dict[str, str] = {}
-    for tag in meta.get("tags") or []:
-        tags.setdefault(slugify(str(tag)), str(tag))
-    meta["tags"] = list(tags.values())
+    meta["old_paths"] = [str(path) for path in meta.get("old_paths") or []]
     for key in ("image_alt", "image_caption", "image_credit"):
         if len(str(meta.get(key) or "")) > 500:
             refuse(f"{key} must be 500 characters or fewer.")
