@@ -13,10 +13,12 @@ from .database import utcnow
 from .extensions import db
 from .forms import SecondFactorForm, SignInForm
 from .models import AdminUser
+from .security import no_store
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 PENDING_KEY = "pending_second_factor"
+SIGNED_IN_AT_KEY, LAST_SEEN_KEY = "admin_since", "admin_seen"  # read by the admin guard (SEC-10)
 
 
 def safe_next(target: str | None) -> str:
@@ -28,11 +30,7 @@ def safe_next(target: str | None) -> str:
     return url_for("admin.inquiries")
 
 
-@bp.after_request
-def never_cache(response):
-    """Sign-in pages are never cached (PRIV-03)."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(no_store)
 
 
 def _throttled(form, throttle: accounts.Throttle, template: str):
@@ -99,13 +97,18 @@ def second_factor():
     return _finish_sign_in(user, pending["next"])
 
 
+def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> None:
+    """Log the admin in to this session and stamp when it began (or keep signed_in_at) and was last seen."""
+    login_user(user, remember=False)
+    now = utcnow().timestamp()
+    session[SIGNED_IN_AT_KEY] = signed_in_at or now
+    session[LAST_SEEN_KEY] = now
+
+
 def _finish_sign_in(user: AdminUser, next_url: str):
     """SEC-10: start a new session for the signed-in admin and note when it began."""
     session.clear()
-    login_user(user, remember=False)
-    now = utcnow().timestamp()
-    session["admin_since"] = now
-    session["admin_seen"] = now
+    start_admin_session(user)
     user.last_sign_in_at = utcnow()
     db.session.commit()
     log.info("admin %d signed in", user.id)

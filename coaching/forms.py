@@ -32,6 +32,13 @@ TOPIC_LABELS = {
     "speaking": "Speaking or media",
     "other": "Something else",
 }
+
+
+def topic_label(topic: str | None) -> str:
+    """The topic's label from the form's list ("Not given" when empty; any other value as stored)."""
+    return TOPIC_LABELS.get(topic or "") or topic or "Not given"
+
+
 TOPICS = [SelectChoice("", "Choose a topic (optional)")] + [
     SelectChoice(value, label) for value, label in TOPIC_LABELS.items()
 ]

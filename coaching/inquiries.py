@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from .database import utcnow
 from .extensions import db
-from .forms import TOPIC_LABELS
+from .forms import topic_label
 from .intake import queue_inquiry_emails
 from .models import (
     EmailKind,
@@ -33,6 +33,7 @@ from .models import (
     OutboxStatus,
 )
 from .outbox import compose_email, resend
+from .templating import format_moment
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +161,6 @@ def preview(message: str, length: int = PREVIEW_LENGTH) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def topic_label(topic: str | None) -> str:
-    """The topic's label from the form's list ("Not given" when empty; any other value as stored)."""
-    return TOPIC_LABELS.get(topic or "") or topic or "Not given"
-
-
 def notification_state(inquiry: Inquiry) -> str:
     """Whether the coach's notification went out, in words (not colour alone)."""
     if inquiry.coach_notified:
@@ -174,32 +170,22 @@ def notification_state(inquiry: Inquiry) -> str:
     return "Not yet emailed"
 
 
-def when(value: datetime | None) -> str:
-    """A moment as the admin shows it: "12 Mar 2025, 14:05 UTC"."""
-    return "" if value is None else value.strftime("%d %b %Y, %H:%M UTC")
-
-
 def delivery_state(email: OutboxMessage) -> str:
     """Where an email stands, in words."""
     if email.status is OutboxStatus.SENT:
-        return f"Sent {when(email.sent_at)}"
+        return f"Sent {format_moment(email.sent_at)}"
     if email.status is OutboxStatus.FAILED:
         return "Failed: not sent"
     if email.status is OutboxStatus.SENDING:
         return "Being sent now"
     if email.attempts:
-        return f"Waiting to be sent again at {when(email.next_attempt_at)}"
+        return f"Waiting to be sent again at {format_moment(email.next_attempt_at)}"
     return "Waiting to be sent"
 
 
 def available_actions(status: InquiryStatus) -> list[tuple[str, str]]:
     """The status buttons that make sense for an inquiry in this status: (action, button text)."""
     return [(action, ACTIONS[action].button) for action in AVAILABLE_ACTIONS[status]]
-
-
-def timeline(inquiry: Inquiry) -> list[InquiryNote]:
-    """Notes, replies and events, oldest first (entries written together keep their order)."""
-    return sorted(inquiry.notes, key=lambda note: (note.created_at, note.id))
 
 
 def mailto_link(inquiry: Inquiry, subject: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .database import utcnow
 from .extensions import db
-from .forms import TOPIC_LABELS, ContactForm
+from .forms import ContactForm, topic_label
 from .models import EmailKind, Inquiry, InquiryStatus, OutboxMessage
 from .outbox import compose_email
 from .templating import absolute_url
@@ -96,7 +96,7 @@ def coach_notification(inquiry: Inquiry) -> OutboxMessage:
     """The coach's email about a new inquiry: Reply-To the visitor, the message unless turned off."""
     context = {
         "inquiry": inquiry,
-        "topic": TOPIC_LABELS.get(inquiry.topic or "", "Not given"),
+        "topic": topic_label(inquiry.topic),
         "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
         "inquiry_url": admin_inquiry_url(inquiry),
     }

@@ -160,7 +160,7 @@ class Inquiry(db.Model):
     )
     notes: Mapped[list[InquiryNote]] = relationship(
         back_populates="inquiry", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="InquiryNote.created_at",
+        order_by="(InquiryNote.created_at, InquiryNote.id)",  # entries written together keep their order
     )
 
     @property

@@ -14,6 +14,12 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+def no_store(response: Response) -> Response:
+    """PRIV-03: a response holding personal data (admin and sign-in pages) that no browser or proxy may keep."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Add the security headers to every response this app sends."""
 

@@ -17,6 +17,11 @@ def format_date(value: datetime | None) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
+def format_moment(value: datetime | None) -> str:
+    """A moment as the admin and the coach's emails show it: "12 Mar 2025, 14:05 UTC"."""
+    return "" if value is None else value.strftime("%d %b %Y, %H:%M UTC")
+
+
 @lru_cache(maxsize=512)
 def _file_version(path: str, mtime_ns: int) -> str:
     """A short hash of a static file's content (the mtime in the key refreshes it after an edit)."""
@@ -46,6 +51,7 @@ def conditional_page(body: str, last_modified: datetime | None = None, mimetype:
 def init_app(app: Flask) -> None:
     """Register the filters and the static URL versioning."""
     app.add_template_filter(format_date, "date")
+    app.add_template_global(format_moment, "when")
     app.add_template_global(absolute_url)
 
     @app.url_defaults

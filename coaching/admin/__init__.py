@@ -10,7 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from ..auth import LAST_SEEN_KEY, SIGNED_IN_AT_KEY
 from ..database import utcnow
+from ..security import no_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,22 +25,18 @@ def require_signed_in_admin():
     now = utcnow().timestamp()
     idle_limit = current_app.config["ADMIN_IDLE_MINUTES"] * 60
     total_limit = current_app.config["ADMIN_SESSION_HOURS"] * 3600
-    since, seen = session.get("admin_since", 0), session.get("admin_seen", 0)
+    since, seen = session.get(SIGNED_IN_AT_KEY, 0), session.get(LAST_SEEN_KEY, 0)
     if now - seen > idle_limit or now - since > total_limit:
         logout_user()
         session.clear()
         flash("For your security you were signed out after a while without activity. Please sign in again.",
               "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    session["admin_seen"] = now
+    session[LAST_SEEN_KEY] = now
     return None
 
 
-@bp.after_request
-def never_cache(response):
-    """Admin pages hold personal data: browsers and proxies must not store them."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(no_store)
 
 
 from . import account, inbox, posts  # noqa: E402,F401  (views register on bp)

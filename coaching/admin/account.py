@@ -7,10 +7,10 @@ import io
 import qrcode
 import qrcode.image.svg
 from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from .. import accounts
-from ..database import utcnow
+from ..auth import SIGNED_IN_AT_KEY, start_admin_session
 from ..extensions import db
 from ..forms import ChangePasswordForm, ConfirmPasswordForm, SecondFactorForm
 from ..models import AdminUser
@@ -30,7 +30,6 @@ def _page(status: int = 200, **forms):
         "user": _me(),
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "disable_form": forms.get("disable_form") or ConfirmPasswordForm(formdata=None),
-        "problem": forms.get("problem"),
     }
     return render_template("admin/account.html", **context), status
 
@@ -64,10 +63,7 @@ def change_password():
 
 def _stay_signed_in(user: AdminUser) -> None:
     """Re-issue this session's login with the new session version (others stay ended)."""
-    since = session.get("admin_since")
-    login_user(user)
-    session["admin_since"] = since or utcnow().timestamp()
-    session["admin_seen"] = utcnow().timestamp()
+    start_admin_session(user, signed_in_at=session.get(SIGNED_IN_AT_KEY))
 
 
 @bp.post("/account/two-factor/start")

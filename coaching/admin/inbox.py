@@ -14,7 +14,7 @@ from flask_login import current_user
 from .. import inquiries
 from ..database import utcnow
 from ..extensions import db
-from ..forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm
+from ..forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm, topic_label
 from ..models import Inquiry, InquiryStatus, OutboxMessage
 from ..outbox import kick_delivery
 from ..paging import page_number
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 SEARCH_KEY = "inbox_search"
 
 
-def _helpers() -> dict:
+@bp.context_processor
+def inbox_helpers() -> dict:
     """What the inbox templates use to describe inquiries and emails."""
     return {
-        "when": inquiries.when,
         "preview": inquiries.preview,
-        "topic_label": inquiries.topic_label,
+        "topic_label": topic_label,
         "notification_state": inquiries.notification_state,
         "delivery_state": inquiries.delivery_state,
         "status_labels": inquiries.STATUS_LABELS,
@@ -62,7 +62,7 @@ def _list_page(inbox_filter: inquiries.InboxFilter, search_form: InboxSearchForm
     return render_template(
         "admin/inquiries.html", page=page, inbox_filter=inbox_filter,
         search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
-        counts=inquiries.status_counts(inbox_filter.query), statuses=list(InquiryStatus), **_helpers(),
+        counts=inquiries.status_counts(inbox_filter.query), statuses=list(InquiryStatus),
     ), status
 
 
@@ -106,9 +106,9 @@ def _detail(inquiry: Inquiry, reply_form: InquiryReplyForm | None = None, note_f
     reply_form = reply_form or InquiryReplyForm(formdata=None, subject=inquiries.default_reply_subject())
     html = render_template(
         "admin/inquiry.html", inquiry=inquiry, reply_form=reply_form, note_form=note_form or NoteForm(formdata=None),
-        timeline=inquiries.timeline(inquiry), actions=inquiries.available_actions(inquiry.status),
+        timeline=inquiry.notes, actions=inquiries.available_actions(inquiry.status),
         mailto=inquiries.mailto_link(inquiry, inquiries.default_reply_subject()),
-        coach_email=current_app.config["COACH_EMAIL"], **_helpers(),
+        coach_email=current_app.config["COACH_EMAIL"],
     )
     return html, status
 
@@ -186,7 +186,7 @@ def _confirm_page(inquiry_list: list[Inquiry], action: str, address: str | None 
     """The "are you sure?" page: what would go, counted, and the button that erases it."""
     emails, notes = inquiries.erasure_counts(inquiry_list, address)
     return render_template("admin/inquiry_erase_confirm.html", inquiries=inquiry_list, action=action,
-                           address=address, emails=emails, notes=notes, **_helpers())
+                           address=address, emails=emails, notes=notes)
 
 
 @bp.get("/inquiries/<int:inquiry_id>/confirm-erase")
