@@ -108,7 +108,6 @@ def init_app(app: Flask) -> None:
 def create_admin_command(email: str) -> None:
     """Create the admin account EMAIL, or reset its password (asked twice, hidden; or one line piped in)."""
     from .accounts import PasswordRejected, create_or_reset_admin
-    from .extensions import db
 
     if sys.stdin.isatty():
         password = click.prompt("Password (12 or more characters)", hide_input=True, confirmation_prompt=True)

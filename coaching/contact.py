@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
@@ -11,6 +10,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .errors import log_incident
 from .extensions import db, limiter
 from .forms import ContactForm
 from .intake import prepare_new_form, record_inquiry
@@ -28,11 +28,7 @@ def _contact_limit() -> str:
 def render_form(form: ContactForm, notice: str | None = None, status: int = 200):
     """The contact page with the form as the visitor left it, and an optional notice."""
     session.permanent = True  # the form's token outlives a browser restart: no time limit
-    html = render_template(
-        "contact/form.html", form=form, notice=notice,
-        reply_expectation=current_app.config["REPLY_EXPECTATION"],
-    )
-    return html, status
+    return render_template("contact/form.html", form=form, notice=notice), status
 
 
 @bp.route("/contact", methods=["GET", "POST"])
@@ -52,10 +48,8 @@ def form():
         # The same submission token committed by a parallel request (a burst of clicks).
         db.session.rollback()
         return redirect(url_for("contact.thanks"), code=303)
-    except SQLAlchemyError:
-        db.session.rollback()
-        incident = uuid.uuid4().hex[:12]
-        log.exception("incident %s: could not store an inquiry", incident)
+    except SQLAlchemyError as error:
+        incident = log_incident("could not store an inquiry", error)
         return render_form(form, notice=(
             "Sorry, I couldn't save your message just now because of a problem on the site. "
             "Nothing you typed has been lost: please press Send again in a minute. If it keeps "
@@ -64,14 +58,14 @@ def form():
         ), status=503)
     if result.created:
         log.info("inquiry %d recorded (%s)", result.inquiry.id, result.inquiry.status.value)
-        kick_delivery(current_app._get_current_object())
+        kick_delivery()
     return redirect(url_for("contact.thanks"), code=303)
 
 
 @bp.get("/contact/thanks")
 def thanks():
     """Tell the visitor their message arrived, when to expect a reply, and what to do if urgent."""
-    return render_template("contact/thanks.html", reply_expectation=current_app.config["REPLY_EXPECTATION"])
+    return render_template("contact/thanks.html")
 
 
 @bp.errorhandler(CSRFError)
@@ -89,14 +83,11 @@ def rate_limited(error: RateLimitExceeded):
     """Too many messages from one address: keep the text and say when sending works again."""
     retry_at = _retry_time()
     when = f"after {retry_at:%H:%M} UTC" if retry_at else "in a few minutes"
-    response_body, status = render_form(ContactForm(), notice=(
+    # Flask-Limiter adds the Retry-After header itself (RATELIMIT_HEADERS_ENABLED).
+    return render_form(ContactForm(), notice=(
         "You've sent several messages in a short time, so I've paused sending from your connection "
         f"for a few minutes. Nothing you typed has been lost: please press Send again {when}."
     ), status=429)
-    if retry_at is None:
-        return response_body, status
-    seconds_left = max(1, int(retry_at.timestamp() - datetime.now(UTC).timestamp()))
-    return response_body, status, {"Retry-After": str(seconds_left)}
 
 
 def _retry_time() -> datetime | None:

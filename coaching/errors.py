@@ -52,13 +52,18 @@ def handle_http_error(error: HTTPException):
     return render_error(error.code if error.code in MESSAGES else 400)
 
 
-def handle_server_error(error: Exception):
-    """Roll back, log with an incident id, and show a page that gives nothing away."""
+def log_incident(what: str, error: BaseException) -> str:
+    """Roll back the session and log the error under a new incident id (shown to the visitor); the id."""
     db.session.rollback()
     incident_id = uuid.uuid4().hex[:12]
+    current_app.logger.error("incident %s: %s", incident_id, what, exc_info=error)
+    return incident_id
+
+
+def handle_server_error(error: Exception):
+    """Roll back, log with an incident id, and show a page that gives nothing away."""
     original = getattr(error, "original_exception", None) or error
-    current_app.logger.error("incident %s: unhandled error", incident_id, exc_info=original)
-    return render_error(500, incident_id)
+    return render_error(500, log_incident("unhandled error", original))
 
 
 def register(app: Flask) -> None:

@@ -84,6 +84,17 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def email_validators(required_message: str) -> list:
+    """Required, one line, at most 254 characters, and shaped like an address (no DNS lookup)."""
+    format_message = "Enter an email address in the correct format, like name@example.com"
+    return [
+        DataRequired(required_message),
+        NoControlCharacters(format_message),
+        Length(max=254, message=format_message),
+        Email(format_message, check_deliverability=False, granular_message=False),
+    ]
+
+
 class ContactForm(FlaskForm):
     """The "I'd love to hear from you" form. Field names are part of the site's interface."""
 
@@ -99,13 +110,7 @@ class ContactForm(FlaskForm):
     email = EmailField(
         "Your email address",
         filters=[_strip],
-        validators=[
-            DataRequired("Enter your email address so I can reply"),
-            NoControlCharacters("Enter an email address in the correct format, like name@example.com"),
-            Length(max=254, message="Enter an email address in the correct format, like name@example.com"),
-            Email("Enter an email address in the correct format, like name@example.com",
-                  check_deliverability=False, granular_message=False),
-        ],
+        validators=email_validators("Enter your email address so I can reply"),
     )
     phone = TelField(
         "Phone number (optional)",
@@ -123,7 +128,9 @@ class ContactForm(FlaskForm):
         "Your message",
         filters=[_drop_control_characters],
         validators=[DataRequired("Enter your message"), MessageLength()],
+        render_kw={"data-max-length": MESSAGE_MAX_LENGTH},  # contact.js counts down from it
     )
+    message_max_length = MESSAGE_MAX_LENGTH
     consent = BooleanField(
         "I agree that Hope for Dystonia may store my message, which may include details about my "
         "health, so that the coach can reply to me.",
@@ -224,13 +231,7 @@ class EraseByEmailForm(FlaskForm):
     email = EmailField(
         "Email address",
         filters=[_strip],
-        validators=[
-            DataRequired("Enter the email address whose messages you want to erase"),
-            NoControlCharacters("Enter an email address in the correct format, like name@example.com"),
-            Length(max=254, message="Enter an email address in the correct format, like name@example.com"),
-            Email("Enter an email address in the correct format, like name@example.com",
-                  check_deliverability=False, granular_message=False),
-        ],
+        validators=email_validators("Enter the email address whose messages you want to erase"),
     )
 
 
@@ -269,7 +270,7 @@ class CoverImage:
         if len(data) > limit:
             raise ValidationError(f"The image must be {editing.upload_limit_text()} or smaller")
         if images.image_extension(data) is None:
-            raise ValidationError("The image must be a JPEG, PNG or WebP picture. Choose a photo or image file")
+            raise ValidationError(images.NOT_A_PICTURE)
 
 
 class PostForm(FlaskForm):

@@ -34,10 +34,15 @@ def _signer() -> TimestampSigner:
     return TimestampSigner(current_app.config["SECRET_KEY"], salt="contact-form-started")
 
 
+def _new_token() -> str:
+    """A one-time submission token (REL-10: the same token twice is one inquiry)."""
+    return secrets.token_urlsafe(24)
+
+
 def prepare_new_form(form: ContactForm) -> None:
     """Stamp a freshly shown form with when it was shown and a one-time submission token."""
     form.form_started.data = _signer().sign(str(int(utcnow().timestamp()))).decode()
-    form.submission_token.data = secrets.token_urlsafe(24)
+    form.submission_token.data = _new_token()
 
 
 def spam_reason(form: ContactForm, now: datetime) -> str | None:
@@ -59,7 +64,7 @@ def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResu
     A token already recorded (a double-click, a resent form) returns the existing inquiry.
     """
     now = now or utcnow()
-    token = form.submission_token.data or secrets.token_urlsafe(24)
+    token = form.submission_token.data or _new_token()
     existing = db.session.scalar(select(Inquiry).where(Inquiry.submission_token == token))
     if existing is not None:
         return IntakeResult(existing, created=False)
@@ -98,7 +103,7 @@ def coach_notification(inquiry: Inquiry) -> OutboxMessage:
         "inquiry": inquiry,
         "topic": topic_label(inquiry.topic),
         "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
-        "inquiry_url": admin_inquiry_url(inquiry),
+        "inquiry_url": absolute_url("admin.inquiry", inquiry_id=inquiry.id),
     }
     return compose_email(
         inquiry, EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
@@ -113,8 +118,3 @@ def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
         inquiry, EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
         f"Your message to {config['SITE_NAME']} has arrived", "visitor_acknowledgement",
     )
-
-
-def admin_inquiry_url(inquiry: Inquiry) -> str:
-    """Where the coach reads this inquiry in the admin."""
-    return absolute_url("admin.inquiry", inquiry_id=inquiry.id)

@@ -6,6 +6,7 @@ import enum
 import math
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import Column, Enum, ForeignKey, Integer, String, Table, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -13,6 +14,12 @@ from .database import UTCDateTime, utcnow
 from .extensions import db
 
 WORDS_PER_MINUTE = 200
+
+
+def _stored_by_value(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A column type that stores an enum's values ("new"), not its member names ("NEW")."""
+    return Enum(enum_class, name=name, values_callable=lambda members: [member.value for member in members])
+
 
 post_tags = Table(
     "post_tags",
@@ -55,7 +62,7 @@ class Post(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[PostStatus] = mapped_column(
-        Enum(PostStatus, name="post_status", values_callable=lambda e: [m.value for m in e]),
+        _stored_by_value(PostStatus, "post_status"),
         default=PostStatus.DRAFT,
         index=True,
     )
@@ -146,7 +153,7 @@ class Inquiry(db.Model):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     privacy_notice_version: Mapped[str] = mapped_column(String(40))
     status: Mapped[InquiryStatus] = mapped_column(
-        Enum(InquiryStatus, name="inquiry_status", values_callable=lambda e: [m.value for m in e]),
+        _stored_by_value(InquiryStatus, "inquiry_status"),
         default=InquiryStatus.NEW,
         index=True,
     )
@@ -196,7 +203,7 @@ class OutboxMessage(db.Model):
         ForeignKey("inquiries.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[EmailKind] = mapped_column(
-        Enum(EmailKind, name="email_kind", values_callable=lambda e: [m.value for m in e])
+        _stored_by_value(EmailKind, "email_kind")
     )
     # Stable across retries, so a receiving server (or the coach's mail client) can drop duplicates.
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
@@ -206,7 +213,7 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(
-        Enum(OutboxStatus, name="outbox_status", values_callable=lambda e: [m.value for m in e]),
+        _stored_by_value(OutboxStatus, "outbox_status"),
         default=OutboxStatus.PENDING,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -237,7 +244,7 @@ class InquiryNote(db.Model):
     inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[NoteKind] = mapped_column(
-        Enum(NoteKind, name="note_kind", values_callable=lambda e: [m.value for m in e]), default=NoteKind.NOTE
+        _stored_by_value(NoteKind, "note_kind"), default=NoteKind.NOTE
     )
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
@@ -245,7 +252,7 @@ class InquiryNote(db.Model):
     inquiry: Mapped[Inquiry] = relationship(back_populates="notes")
 
 
-class AdminUser(db.Model):
+class AdminUser(UserMixin, db.Model):
     """Someone who may sign in to /admin (the coach)."""
 
     __tablename__ = "admin_users"
@@ -264,11 +271,6 @@ class AdminUser(db.Model):
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
-
-    # Flask-Login's user protocol.
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
 
     def get_id(self) -> str:
         """The session's user id: id and session version, so a version bump ends old sessions."""

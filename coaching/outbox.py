@@ -166,9 +166,13 @@ _queued_lock = threading.Lock()
 _queued: Future | None = None
 
 
-def kick_delivery(app: Flask) -> Future | None:
-    """Start a delivery pass in the background (if OUTBOX_DELIVER_AFTER_REQUEST) and return at once."""
+def kick_delivery(app: Flask | None = None) -> Future | None:
+    """Start a delivery pass in the background (if OUTBOX_DELIVER_AFTER_REQUEST) and return at once.
+
+    `app` defaults to the current one (the background thread needs the real object, not the proxy).
+    """
     global _queued
+    app = app or current_app._get_current_object()
     if not app.config["OUTBOX_DELIVER_AFTER_REQUEST"]:
         return None
     with _queued_lock:

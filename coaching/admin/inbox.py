@@ -131,7 +131,7 @@ def inquiry_action(inquiry_id: int, action: str):
     message, queued = inquiries.apply_action(item, action, current_user.id)
     db.session.commit()
     if queued:
-        kick_delivery(current_app._get_current_object())
+        kick_delivery()
     flash(message, "info")
     return _to_inquiry(item)
 
@@ -158,7 +158,7 @@ def reply_to_inquiry(inquiry_id: int):
         return _detail(item, reply_form=form, status=400)
     inquiries.send_reply(item, form.subject.data, form.body.data, current_user.id)
     db.session.commit()
-    kick_delivery(current_app._get_current_object())
+    kick_delivery()
     flash("Your reply is on its way. You can follow it under Emails below.", "info")
     return _to_inquiry(item)
 
@@ -172,7 +172,7 @@ def resend_inquiry_email(inquiry_id: int, message_id: int):
         return _to_inquiry(item)
     if inquiries.resend_email(item, message, current_user.id):
         db.session.commit()
-        kick_delivery(current_app._get_current_object())
+        kick_delivery()
         flash("The email will be sent again in a moment.", "info")
     else:
         flash("Only an email that failed can be sent again; this one has not failed.", "info")
