@@ -76,10 +76,10 @@ def normalise_email(email: str) -> str:
 def create_or_reset_admin(email: str, password: str) -> tuple[AdminUser, bool]:
     """Create the admin account, or reset its password (signing out its sessions); the caller commits."""
     email = normalise_email(email)
-    check_new_password(password, email)
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == email))
     created = user is None
     if created:
+        check_new_password(password, email)
         user = AdminUser(email=email, password_hash=hash_password(password))
         db.session.add(user)
     else:
@@ -157,15 +157,20 @@ def forget_failures(email: str) -> None:
 def check_password(email: str, password: str) -> AdminUser | None:
     """The account if the address and password match, else None (timing alike either way)."""
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == normalise_email(email)))
+    return user if password_matches(user, password) else None
+
+
+def password_matches(user: AdminUser | None, password: str) -> bool:
+    """Whether this is the account's password (no account: a dummy check, for even timing); renews old hashes."""
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
-        return None
+        return False
     if user is None:
-        return None
+        return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return user
+    return True
 
 
 def load_session_user(session_user_id: str) -> AdminUser | None:

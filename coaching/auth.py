@@ -43,8 +43,9 @@ def _throttled(form, throttle: accounts.Throttle, template: str):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with address and password; then the second factor if it is turned on."""
+    next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(next_url)
     form = SignInForm()
     if not form.validate_on_submit():
         return (render_template("auth/login.html", form=form, problem=None),
@@ -65,9 +66,9 @@ def login():
     if user.totp_enabled:
         session.clear()
         session[PENDING_KEY] = {"user": user.get_id(), "at": utcnow().timestamp(),
-                                "next": safe_next(request.args.get("next"))}
+                                "next": next_url}
         return redirect(url_for("auth.second_factor"))
-    return _finish_sign_in(user, safe_next(request.args.get("next")))
+    return _finish_sign_in(user, next_url)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

@@ -278,7 +278,8 @@ class PostForm(FlaskForm):
 
     title = StringField("Title", filters=[_strip], validators=[
         DataRequired("Enter a title for the post"),
-        Length(max=300, message="The title must be 300 characters or fewer"),
+        Length(max=editing.TITLE_MAX_LENGTH,
+               message=f"The title must be {editing.TITLE_MAX_LENGTH} characters or fewer"),
     ])
     slug = StringField("Web address", filters=[_strip, _lower], validators=[
         Optional(),
@@ -295,13 +296,16 @@ class PostForm(FlaskForm):
     cover_upload = HiddenField(filters=[_stored_upload_only])
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Image description", filters=[_strip], validators=[
-        Length(max=500, message="The image description must be 500 characters or fewer"),
+        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
+               message=f"The image description must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     cover_caption = StringField("Caption (optional)", filters=[_strip], validators=[
-        Length(max=500, message="The caption must be 500 characters or fewer"),
+        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
+               message=f"The caption must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     cover_credit = StringField("Image credit (optional)", filters=[_strip], validators=[
-        Length(max=500, message="The credit must be 500 characters or fewer"),
+        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
+               message=f"The credit must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     disclaimer = TextAreaField("Disclaimer (optional)", filters=[_strip])
 

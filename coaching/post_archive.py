@@ -15,9 +15,12 @@ from sqlalchemy.orm import selectinload
 
 from .content import PostFile, PostFileError, import_post_file, parse_post_file, written_excerpt
 from .editing import (
+    FIGURE_TEXT_MAX_LENGTH,
+    OLD_PATH_MAX_LENGTH,
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
     UPLOAD_NAME,
     UPLOAD_PREFIX,
     stored_upload,
@@ -173,9 +176,9 @@ def _checked_post_file(name: str, text: str, images: dict[str, bytes]) -> PostFi
     slug, title = meta["slug"], meta["title"]
     if not isinstance(slug, str) or len(slug) > SLUG_MAX_LENGTH or not SLUG_PATTERN.fullmatch(slug):
         refuse("the slug must use only lowercase letters, numbers and hyphens, like my-first-post.")
-    if len(str(title)) > 300:
-        refuse("the title must be 300 characters or fewer.")
-    for key, longest in (("tags", TAG_MAX_LENGTH), ("old_paths", 500)):
+    if len(str(title)) > TITLE_MAX_LENGTH:
+        refuse(f"the title must be {TITLE_MAX_LENGTH} characters or fewer.")
+    for key, longest in (("tags", TAG_MAX_LENGTH), ("old_paths", OLD_PATH_MAX_LENGTH)):
         value = meta.get(key) or []
         if not isinstance(value, list) or any(not isinstance(item, str | int) or len(str(item)) > longest
                                               for item in value):
@@ -184,8 +187,8 @@ def _checked_post_file(name: str, text: str, images: dict[str, bytes]) -> PostFi
         refuse("each of old_paths must start with /, like /post/an-old-address.")
     meta["old_paths"] = [str(path) for path in meta.get("old_paths") or []]
     for key in ("image_alt", "image_caption", "image_credit"):
-        if len(str(meta.get(key) or "")) > 500:
-            refuse(f"{key} must be 500 characters or fewer.")
+        if len(str(meta.get(key) or "")) > FIGURE_TEXT_MAX_LENGTH:
+            refuse(f"{key} must be {FIGURE_TEXT_MAX_LENGTH} characters or fewer.")
     image = meta.get("image")
     if image and not meta.get("image_alt"):
         refuse("image_alt is needed with an image: describe the image for people who can't see it.")

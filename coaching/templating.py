@@ -30,11 +30,24 @@ def _file_version(path: str, mtime_ns: int) -> str:
 
 def static_version(filename: str) -> str | None:
     """The content hash of a static file, or None if there is no such file."""
-    path = Path(current_app.static_folder or "") / filename
+    path = str(Path(current_app.static_folder or "") / filename)
+    if current_app.config["DEVELOPMENT"] or current_app.debug:
+        return _current_version(path)  # files are being edited: look at each one every time
+    return _deployed_version(path)
+
+
+def _current_version(path: str) -> str | None:
+    """The hash of the file as it is now (its mtime picks the cached hash), or None if it is missing."""
     try:
-        return _file_version(str(path), path.stat().st_mtime_ns)
+        return _file_version(path, Path(path).stat().st_mtime_ns)
     except OSError:
         return None
+
+
+@lru_cache(maxsize=512)
+def _deployed_version(path: str) -> str | None:
+    """Outside development static files change only with a deploy, which restarts the app: hash each once."""
+    return _current_version(path)
 
 
 def conditional_page(body: str, last_modified: datetime | None = None, mimetype: str = "text/html") -> Response:

@@ -46,7 +46,7 @@ def change_password():
     form = ChangePasswordForm()
     user = _me()
     if form.validate():
-        if accounts.check_password(user.email, form.current_password.data) is None:
+        if not accounts.password_matches(user, form.current_password.data):
             form.current_password.errors.append("Your current password is not right")
         else:
             try:
@@ -125,7 +125,7 @@ def turn_off_two_factor():
     """Turn the second factor off, after the password is entered again."""
     form = ConfirmPasswordForm()
     user = _me()
-    if form.validate() and accounts.check_password(user.email, form.current_password.data):
+    if form.validate() and accounts.password_matches(user, form.current_password.data):
         user.totp_enabled = False
         user.totp_secret = None
         user.recovery_codes.clear()
