@@ -56,11 +56,9 @@
     var limit = parseInt(message.getAttribute("data-max-length"), 10);
     var describe = function () {
       var left = limit - message.value.length;
-      if (left >= 0) {
-        return "You have " + left.toLocaleString("en-GB") + " character" + (left === 1 ? "" : "s") + " remaining";
-      }
-      var over = -left;
-      return "You have " + over.toLocaleString("en-GB") + " character" + (over === 1 ? "" : "s") + " too many";
+      var count = Math.abs(left);
+      return "You have " + count.toLocaleString("en-GB") + " character" + (count === 1 ? "" : "s") +
+        (left >= 0 ? " remaining" : " too many");
     };
     var showCount = function () {
       visibleCount.textContent = describe();
