@@ -5,23 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.policy
+import functools
+import io
 import os
 import re
 import socket
 import tempfile
 import threading
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from werkzeug.serving import make_server
 
 from coaching import create_app
 from coaching.content import CONTENT_DIR, import_post_files, set_body, tags_named
+from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import Post, PostStatus
+from coaching.models import (
+    AdminUser,
+    EmailKind,
+    Inquiry,
+    InquiryNote,
+    NoteKind,
+    OutboxMessage,
+    OutboxStatus,
+    Post,
+    PostStatus,
+)
+from coaching.outbox import new_message_id
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 
@@ -97,6 +113,12 @@ def dispose(app) -> None:
         db.engine.dispose()
 
 
+def row_count(app, model) -> int:
+    """How many rows a model's table (or a Table) holds."""
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
 @pytest.fixture
 def app_factory(database_url, tmp_path):
     """Build more apps on the test database with other settings: app_factory(SITE_URL=...)."""
@@ -161,6 +183,90 @@ def make_post(app):
             return post.id
 
     return _make_post
+
+
+def add_inquiry(app, emails: tuple[OutboxStatus, ...] = (), notes: tuple[str, ...] = (), **fields) -> int:
+    """Store an inquiry directly (bypassing the form), with coach notifications and notes: its id."""
+    values = {
+        "name": "Zoë O'Hara", "email": "zoe@example.org", "message": "I'd like to talk about my recovery.",
+        "consent_at": utcnow(), "privacy_notice_version": "2026-11-25", "submission_token": uuid.uuid4().hex,
+        **fields,
+    }
+    values.setdefault("created_at", values["consent_at"])
+    with app.app_context():
+        inquiry = Inquiry(**values)
+        db.session.add(inquiry)
+        for status in emails:
+            db.session.add(OutboxMessage(
+                inquiry=inquiry, kind=EmailKind.COACH_NOTIFICATION, message_id=new_message_id(),
+                recipient="coach@hopefordystonia.example", reply_to=inquiry.email,
+                subject=f"New inquiry from {inquiry.name}", body_text=inquiry.message, status=status,
+            ))
+        for text in notes:
+            db.session.add(InquiryNote(inquiry=inquiry, body=text, kind=NoteKind.NOTE))
+        db.session.commit()
+        return inquiry.id
+
+
+def every_stored_text(app) -> list[str]:
+    """Every string value in every row of every table (to prove something is nowhere)."""
+    texts = []
+    with app.app_context(), db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                texts.extend(value for value in row if isinstance(value, str))
+    return texts
+
+
+# --- Pictures made by Pillow ---
+
+IMAGE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+GPS_IFD, ORIENTATION, CAMERA_MAKE, GPS_LATITUDE = 0x8825, 0x0112, 0x010F, 2
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">Taken at 12 Mill Lane</x:xmpmeta>'
+
+
+def picture(extension: str = "png", size: tuple[int, int] = (4, 3), *, located: bool = False,
+            turned: bool = False) -> bytes:
+    """An image file made by Pillow; `located` adds EXIF GPS, a camera make and XMP; `turned` says "rotate 90°"."""
+    image = Image.new("RGB", size, (40, 120, 90))
+    exif = Image.Exif()
+    if located:
+        exif[CAMERA_MAKE] = "PhoneCam"
+        exif[GPS_IFD] = {1: "N", GPS_LATITUDE: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
+    if turned:
+        exif[ORIENTATION] = 6
+    options = {"exif": exif} if located or turned else {}
+    if located and extension != "png":
+        options["xmp"] = XMP
+    output = io.BytesIO()
+    image.save(output, format=IMAGE_FORMATS[extension], **options)
+    return output.getvalue()
+
+
+def noisy_png() -> bytes:
+    """A 64 × 64 PNG of noise, several kilobytes, so cutting it short cuts into the pixels."""
+    output = io.BytesIO()
+    Image.effect_noise((64, 64), 60).save(output, format="PNG")
+    return output.getvalue()
+
+
+def opened(data: bytes) -> Image.Image:
+    """The image in these bytes, decoded."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+# --- Text that must never run, wherever it is shown (SEC-05) ---
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
+# The same, with the javascript: URL written as a Markdown link (for post bodies).
+HOSTILE_MARKDOWN = [f"[x]({text})" if text.startswith("javascript:") else text for text in HOSTILE]
+
+
+def text_of(response) -> str:
+    """The response body as text."""
+    return response.get_data(as_text=True)
 
 
 # --- The contact form over HTTP ---
@@ -234,29 +340,46 @@ ADMIN_EMAIL = "coach@example.org"
 ADMIN_PASSWORD = "gentle-river-stone-lantern"
 
 
-@pytest.fixture
-def admin_user(app) -> int:
-    """The coach's admin account (id), created as `flask create-admin` would."""
-    from coaching.accounts import create_or_reset_admin
+@functools.cache
+def admin_password_hash() -> str:
+    """The argon2 hash of ADMIN_PASSWORD, made once a session (each hash takes 64 MiB and ~0.15 s)."""
+    from coaching.accounts import hash_password
+
+    return hash_password(ADMIN_PASSWORD)
+
+
+def add_admin(app) -> int:
+    """Store the coach's admin account (id) as `flask create-admin` makes it, with the session's hash."""
+    from coaching.accounts import normalise_email
 
     with app.app_context():
-        user, _ = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        user = AdminUser(email=normalise_email(ADMIN_EMAIL), password_hash=admin_password_hash())
+        db.session.add(user)
         db.session.commit()
         return user.id
 
 
-def sign_in(client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, next_url: str | None = None):
-    """Open the sign-in page and sign in with these details; returns the POST's response."""
-    page = client.get("/admin/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"csrf_token": token, "email": email, "password": password})
+@pytest.fixture
+def admin_user(app) -> int:
+    """The coach's admin account (id)."""
+    return add_admin(app)
+
+
+def post(client, token: str, url: str, **data):
+    """POST a form with the session's CSRF token."""
+    return client.post(url, data={"csrf_token": token, **data})
 
 
 def csrf_token_of(client, url: str) -> str:
     """A valid CSRF token for this client's session, read from a page that has a form."""
     page = client.get(url).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def sign_in(client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, next_url: str | None = None):
+    """Open the sign-in page and sign in with these details; returns the POST's response."""
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return post(client, csrf_token_of(client, "/admin/login"), url, email=email, password=password)
 
 
 @pytest.fixture
@@ -266,6 +389,12 @@ def admin_client(app, admin_user):
     response = sign_in(client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def token(admin_client) -> str:
+    """A CSRF token for the signed-in coach's session."""
+    return csrf_token_of(admin_client, "/admin/inquiries")
 
 
 # --- Browser tests: a live server on 127.0.0.1 and Debian's Chromium driven by Playwright ---
@@ -292,10 +421,7 @@ def live_site(tmp_path_factory, live_mailbox):
     )
     with app.app_context():
         import_post_files(CONTENT_DIR)
-        from coaching.accounts import create_or_reset_admin
-
-        create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        db.session.commit()
+    add_admin(app)
     server = make_server("127.0.0.1", 0, ClosedBeforeSending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -370,6 +496,37 @@ def save_screenshot(page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                          "best-practice"]},
+    "rules": {"target-size": {"enabled": True}},
+    "resultTypes": ["violations"],
+}
+WCAG_TAGS = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
+
+
+def failing_violations(violations: list[dict]) -> list[dict]:
+    """Every WCAG violation, plus best-practice ones rated serious or critical."""
+    return [v for v in violations
+            if WCAG_TAGS & set(v["tags"]) or v["rule"] == "target-size"
+            or v.get("impact") in {"serious", "critical"}]
+
+
+def summarise(results) -> list[dict]:
+    """The violations of an axe run, cut down to what a failure message needs."""
+    return [{"rule": v["id"], "impact": v["impact"], "tags": v["tags"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in results.response["violations"]]
+
+
+def assert_axe_clean(page, name: str) -> None:
+    """Screenshot the page (test-artifacts/screenshots/<name>.png) and check axe finds no failing violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    save_screenshot(page, name)
+    assert failing_violations(summarise(Axe().run(page, options=AXE_OPTIONS))) == [], name
 
 
 def focused(page) -> dict:

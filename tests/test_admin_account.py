@@ -9,16 +9,15 @@ from sqlalchemy import select
 
 from coaching.extensions import db
 from coaching.models import AdminUser
-from tests.conftest import ADMIN_PASSWORD, csrf_token_of, sign_in
+from tests.conftest import ADMIN_PASSWORD, csrf_token_of, post, sign_in
 
 NEW_PASSWORD = "quiet-harbour-morning-tea"
 
 
 def change_password(client, current=ADMIN_PASSWORD, new=NEW_PASSWORD, confirm=NEW_PASSWORD):
     """Submit the change-password form."""
-    token = csrf_token_of(client, "/admin/account")
-    return client.post("/admin/account/password", data={
-        "csrf_token": token, "current_password": current, "new_password": new, "confirm_password": confirm})
+    return post(client, csrf_token_of(client, "/admin/account"), "/admin/account/password",
+                current_password=current, new_password=new, confirm_password=confirm)
 
 
 def test_password_change_keeps_this_session_and_ends_others(app, admin_client):
@@ -43,19 +42,16 @@ def test_password_change_explains_each_problem(admin_client):
     assert common.status_code == 400 and "too common" in common.get_data(as_text=True)
 
 
-def test_turning_on_two_step_sign_in(app, admin_client):
+def test_turning_on_two_step_sign_in(app, admin_client, token):
     """Can the coach turn on TOTP with a server-drawn QR code and the key as text, and get recovery codes?"""
-    token = csrf_token_of(admin_client, "/admin/account")
-    assert admin_client.post("/admin/account/two-factor/start", data={"csrf_token": token}).status_code == 302
+    assert post(admin_client, token, "/admin/account/two-factor/start").status_code == 302
     page = admin_client.get("/admin/account/two-factor").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     qr = admin_client.get("/admin/account/two-factor/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data and qr.headers["Cache-Control"] == "no-store"
-    token = csrf_token_of(admin_client, "/admin/account/two-factor")
-    wrong = admin_client.post("/admin/account/two-factor", data={"csrf_token": token, "code": "123456"})
+    wrong = post(admin_client, token, "/admin/account/two-factor", code="123456")
     assert wrong.status_code == 400 and "doesn&#39;t match" in wrong.get_data(as_text=True)
-    done = admin_client.post("/admin/account/two-factor",
-                             data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    done = post(admin_client, token, "/admin/account/two-factor", code=pyotp.TOTP(secret).now())
     codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.get_data(as_text=True))
     assert len(codes) == 10
     with app.app_context():
@@ -64,16 +60,14 @@ def test_turning_on_two_step_sign_in(app, admin_client):
         assert all(code not in stored.code_hash for code in codes for stored in user.recovery_codes)
 
 
-def test_turning_off_two_step_needs_the_password(app, admin_client):
+def test_turning_off_two_step_needs_the_password(app, admin_client, token):
     """Is turning TOTP off refused without the current password and done with it?"""
     with app.app_context():
         user = db.session.scalar(select(AdminUser))
         user.totp_enabled, user.totp_secret = True, pyotp.random_base32()
         db.session.commit()
-    token = csrf_token_of(admin_client, "/admin/account")
-    refused = admin_client.post("/admin/account/two-factor/off", data={"csrf_token": token,
-                                                                       "current_password": "not it at all"})
+    refused = post(admin_client, token, "/admin/account/two-factor/off", current_password="not it at all")
     assert refused.status_code == 400
-    admin_client.post("/admin/account/two-factor/off", data={"csrf_token": token, "current_password": ADMIN_PASSWORD})
+    post(admin_client, token, "/admin/account/two-factor/off", current_password=ADMIN_PASSWORD)
     with app.app_context():
         assert not db.session.scalar(select(AdminUser)).totp_enabled

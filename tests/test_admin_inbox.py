@@ -24,21 +24,16 @@ from coaching.models import (
     OutboxStatus,
 )
 from coaching.outbox import deliver_pending
-from tests.conftest import csrf_token_of, sign_in, submit_contact
-from tests.test_inquiries import add_inquiry, every_stored_text
-
-HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
-
-
-@pytest.fixture
-def token(admin_client) -> str:
-    """A CSRF token for the signed-in coach's session."""
-    return csrf_token_of(admin_client, "/admin/inquiries")
-
-
-def post(client, token: str, url: str, **data):
-    """POST a form with the session's CSRF token."""
-    return client.post(url, data={"csrf_token": token, **data})
+from tests.conftest import (
+    HOSTILE,
+    add_inquiry,
+    csrf_token_of,
+    every_stored_text,
+    post,
+    sign_in,
+    submit_contact,
+    text_of,
+)
 
 
 def search(client, token: str, query: str, status: str | None = None):
@@ -53,11 +48,6 @@ def load(app, inquiry_id: int) -> Inquiry | None:
         if inquiry is not None:
             inquiry.emails, inquiry.notes  # noqa: B018  (load them while the session is open)
         return inquiry
-
-
-def text_of(response) -> str:
-    """The response body as text."""
-    return response.get_data(as_text=True)
 
 
 def test_list_rows_show_name_topic_time_preview_and_notification(admin_client, app):
@@ -152,7 +142,7 @@ def test_clear_the_search_and_sign_out_forget_it(admin_client, app, token):
     search(admin_client, token, "   ")  # an empty search clears too
     assert ">Ben" in text_of(admin_client.get("/admin/inquiries"))
     search(admin_client, token, "ada")
-    admin_client.post("/admin/logout", data={"csrf_token": token})
+    post(admin_client, token, "/admin/logout")
     sign_in(admin_client)
     assert ">Ben" in text_of(admin_client.get("/admin/inquiries"))
 
@@ -397,7 +387,7 @@ def test_erasing_an_address_leaves_no_trace_in_any_table(app, admin_client, admi
     assert "Nothing is held about this address" in nothing and "Yes, erase" not in nothing
 
 
-def test_erase_by_address_asks_for_a_real_address(app, admin_client, token):
+def test_erase_by_address_asks_for_a_real_address(admin_client, token):
     """A11Y-05: does the address form explain a missing or malformed address, keeping what was typed?"""
     assert "Erase everything about one email address" in text_of(admin_client.get("/admin/inquiries/erase-by-address"))
     response = post(admin_client, token, "/admin/inquiries/erase-by-address", email="not-an-address")

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import os
 import re
-import struct
 import zipfile
-import zlib
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from coaching.content import parse_post_file
 from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, PostStatus
-from tests.conftest import csrf_token_of
-from tests.test_images import opened, picture
+from tests.conftest import HOSTILE_MARKDOWN, csrf_token_of, opened, picture, post, row_count
 
-
-def png_bytes() -> bytes:
-    """A valid 1×1 PNG, built chunk by chunk."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x1f\x5c\x4a"))
-            + chunk(b"IEND", b""))
-
-
-# A 2×2 baseline JPEG and a 1×1 lossless WebP, both decoded by Chromium when these tests were written.
-JPEG = base64.b64decode(
-    "/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgV"
-    "GC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAACAAIDASIAAhEBAxEB/8QAFQAB"
-    "AQAAAAAAAAAAAAAAAAAAAAX/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFQEBAQAAAAAAAAAAAAAAAAAAAAT/xAAUEQEAAAAAAAAAAAAAAAAAAAAA"
-    "/9oADAMBAAIRAxEAPwCGAIX/2Q=="
-)
-WEBP = base64.b64decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
-IMAGES = {"jpg": (JPEG, "image/jpeg"), "png": (png_bytes(), "image/png"), "webp": (WEBP, "image/webp")}
-HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "[x](javascript:alert(1))", "{{7*7}}"]
+IMAGES = {kind: (picture(kind), mimetype) for kind, mimetype in (
+    ("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"))}
 FIVE_MB = 5 * 1024 * 1024
 
 
@@ -118,16 +96,9 @@ def stored(app, post_id: int) -> Post | None:
         return post
 
 
-def post_count(app) -> int:
-    """How many posts there are."""
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Post))
-
-
 def publish(client, post_id: int):
     """Press Publish on the post's editor page."""
-    url = f"/admin/posts/{post_id}/edit"
-    return client.post(f"/admin/posts/{post_id}/publish", data={"csrf_token": csrf_token_of(client, url)})
+    return post(client, csrf_token_of(client, f"/admin/posts/{post_id}/edit"), f"/admin/posts/{post_id}/publish")
 
 
 def shows_field_error(html: str, message: str) -> bool:
@@ -170,7 +141,7 @@ def test_a_web_address_in_use_is_refused_naming_the_post_that_has_it(app, admin_
     assert 'aria-invalid="true"' in html
     for kept in ("Something new", "Kept *body*", "Kept summary", "kept-tag", "Kept disclaimer"):
         assert kept in html
-    assert post_count(app) == 1
+    assert row_count(app, Post) == 1
 
 
 @pytest.mark.parametrize("slug", ["two words", "under_score", "-leading", "trailing-", "double--hyphen", "ça-va"])
@@ -179,7 +150,7 @@ def test_a_web_address_must_be_lowercase_letters_digits_and_hyphens(app, admin_c
     html = submit(admin_client, slug=slug).get_data(as_text=True)
     assert shows_field_error(html, "Use only lowercase letters, numbers and hyphens in the web address, like "
                                    "my-first-post")
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
 
 
 def test_a_suggested_web_address_in_use_is_refused_too(app, admin_client, make_post):
@@ -187,7 +158,7 @@ def test_a_suggested_web_address_in_use_is_refused_too(app, admin_client, make_p
     make_post("calm-days", title="Calm days")
     html = submit(admin_client, title="Calm Days").get_data(as_text=True)
     assert shows_field_error(html, "The web address calm-days is already used by the post “Calm days”")
-    assert 'value="calm-days"' in html and post_count(app) == 1
+    assert 'value="calm-days"' in html and row_count(app, Post) == 1
 
 
 def test_a_web_address_the_blog_itself_uses_is_refused(app, admin_client):
@@ -207,7 +178,7 @@ def test_a_failed_save_keeps_every_value_and_explains_each_problem(app, admin_cl
     for kept in ("kept-address", "Kept summary", "one, two", "Kept caption", "Kept credit", "Kept disclaimer"):
         assert kept in html
     assert 'aria-describedby="title-error"' in html
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
 
 
 def test_editing_saves_the_changes(app, admin_client, make_post):
@@ -263,17 +234,16 @@ def test_publishing_sets_the_dates_and_unpublishing_hides_the_post(app, admin_cl
     post_id = write_post(admin_client, title="Going live")
     response = publish(admin_client, post_id)
     assert response.status_code == 303
-    post = stored(app, post_id)
-    assert post.is_published and post.published_at is not None and post.updated_at == post.published_at
-    assert (datetime.now(UTC) - post.published_at).total_seconds() < 60
+    live = stored(app, post_id)
+    assert live.is_published and live.published_at is not None and live.updated_at == live.published_at
+    assert (datetime.now(UTC) - live.published_at).total_seconds() < 60
     assert client.get("/blog/going-live").status_code == 200
-    unpublish = admin_client.post(f"/admin/posts/{post_id}/unpublish",
-                                  data={"csrf_token": csrf_token_of(admin_client, "/admin/posts")})
+    unpublish = post(admin_client, csrf_token_of(admin_client, "/admin/posts"), f"/admin/posts/{post_id}/unpublish")
     assert unpublish.status_code == 303
     assert client.get("/blog/going-live").status_code == 404
-    assert stored(app, post_id).published_at == post.published_at
+    assert stored(app, post_id).published_at == live.published_at
     publish(admin_client, post_id)
-    assert stored(app, post_id).published_at == post.published_at
+    assert stored(app, post_id).published_at == live.published_at
 
 
 @pytest.mark.parametrize("action", ["publish", "unpublish", "delete"])
@@ -319,12 +289,11 @@ def test_delete_asks_first_then_removes_the_post_and_its_old_addresses(app, admi
     page = admin_client.get(f"/admin/posts/{post_id}/delete").get_data(as_text=True)
     assert "Delete “Doomed post”?" in page and "can't be undone" in page and 'method="post"' in page
     assert stored(app, post_id) is not None
-    token = csrf_token_of(admin_client, f"/admin/posts/{post_id}/delete")
-    response = admin_client.post(f"/admin/posts/{post_id}/delete", data={"csrf_token": token})
+    response = post(admin_client, csrf_token_of(admin_client, f"/admin/posts/{post_id}/delete"),
+                    f"/admin/posts/{post_id}/delete")
     assert response.status_code == 303 and response.headers["Location"] == "/admin/posts"
     assert stored(app, post_id) is None
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(PostRedirect)) == 0
+    assert row_count(app, PostRedirect) == 0
     assert client.get("/blog/doomed-renamed").status_code == 404
     assert client.get("/blog/doomed").status_code == 404
     assert admin_client.get(f"/admin/posts/{post_id}/edit").status_code == 404
@@ -347,13 +316,13 @@ def test_preview_shows_the_rendered_text_and_saves_nothing(app, admin_client, ma
     assert "There is a problem" not in html  # a preview is not a save: an empty title is fine here
     after = stored(app, post_id)
     assert (after.title, after.body_markdown, after.excerpt) == (before.title, before.body_markdown, before.excerpt)
-    assert post_count(app) == 1
+    assert row_count(app, Post) == 1
 
 
 def test_preview_of_a_new_post_creates_nothing(app, admin_client):
     """Does previewing a post that was never saved leave the database empty?"""
     assert submit(admin_client, action="preview", body="Hello").status_code == 200
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
 
 
 # --- Cover images ---
@@ -412,7 +381,7 @@ def test_a_damaged_image_is_refused_beside_the_field_with_the_text_kept(app, adm
     assert response.status_code == 200
     assert shows_field_error(html, "The image could not be read: the file may be damaged or cut short")
     assert 'id="error-summary"' in html and "Kept body" in html and "Kept alt" in html
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
     assert not list((Path(app.instance_path) / "uploads").glob("*"))
 
 
@@ -422,23 +391,25 @@ def test_a_text_file_named_png_is_refused(app, admin_client):
     html = response.get_data(as_text=True)
     assert shows_field_error(html, "The image must be a JPEG, PNG or WebP picture")
     assert "Kept title" in html and "Kept alt" in html
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
     assert not list((Path(app.instance_path) / "uploads").glob("*"))
 
 
 def test_an_image_over_5_mb_gets_a_field_error(app, admin_client):
     """Is an image of 5 MB and a byte refused beside the field (not with a bare 413), the text kept?"""
-    big = png_bytes() + b"\x00" * (FIVE_MB + 1 - len(png_bytes()))
+    dot = picture("png", (1, 1))
+    big = dot + b"\x00" * (FIVE_MB + 1 - len(dot))
     response = submit(admin_client, title="Kept title", body="Kept body", cover_alt="Alt", image=(big, "big.png"))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert shows_field_error(html, "The image must be 5 MB or smaller")
-    assert "Kept body" in html and post_count(app) == 0
+    assert "Kept body" in html and row_count(app, Post) == 0
 
 
 def test_an_image_of_exactly_5_mb_is_accepted(app, admin_client):
     """Is an image of exactly 5 MB accepted?"""
-    big = png_bytes() + b"\x00" * (FIVE_MB - len(png_bytes()))
+    dot = picture("png", (1, 1))
+    big = dot + b"\x00" * (FIVE_MB - len(dot))
     post_id = write_post(admin_client, cover_alt="Alt", image=(big, "big.png"))
     kept = (Path(app.instance_path) / "uploads" / uploaded_name(app, post_id)).read_bytes()
     assert opened(kept).size == (1, 1) and len(kept) < 1000  # the padding after the picture is not kept
@@ -455,10 +426,10 @@ def test_a_request_far_over_the_limit_gets_the_friendly_413_page(admin_client, c
 
 def test_an_image_needs_a_description_and_is_kept_while_it_is_written(app, admin_client):
     """Is alt text required with a new image, and is the chosen image kept (not chosen again) after the error?"""
-    response = submit(admin_client, title="Pictured", image=(png_bytes(), "p.png"))
+    response = submit(admin_client, title="Pictured", image=(picture("png", (1, 1)), "p.png"))
     html = response.get_data(as_text=True)
     assert shows_field_error(html, "Describe the image for people who can't see it")
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
     carried = re.search(r'name="cover_upload" type="hidden" value="(uploads/[^"]+)"', html).group(1)
     assert f'src="/blog/media/{carried.removeprefix("uploads/")}"' in html
     data = {**form_fields(admin_client, "/admin/posts/new"), "title": "Pictured", "body": "Words",
@@ -476,7 +447,7 @@ def test_a_forged_carried_image_is_ignored(app, admin_client):
 
 def test_an_existing_image_needs_its_description_and_can_be_removed(app, admin_client):
     """Is clearing the alt text of a post's image refused, and does "Remove" drop the image and its file?"""
-    post_id = write_post(admin_client, cover_alt="A dot", image=(png_bytes(), "p.png"))
+    post_id = write_post(admin_client, cover_alt="A dot", image=(picture("png", (1, 1)), "p.png"))
     name = uploaded_name(app, post_id)
     url = f"/admin/posts/{post_id}/edit"
     assert shows_field_error(submit(admin_client, url, cover_alt="").get_data(as_text=True),
@@ -489,7 +460,7 @@ def test_an_existing_image_needs_its_description_and_can_be_removed(app, admin_c
 # --- SEC-05: what the coach types is shown, never run ---
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("hostile", HOSTILE_MARKDOWN)
 def test_hostile_text_in_a_post_is_inert_everywhere(app, admin_client, client, hostile):
     """SEC-05: is hostile text in a post's title and body shown as text on the public page and in the admin?"""
     post_id = write_post(admin_client, title=f"Title {hostile}", slug="hostile", body=f"Body {hostile}",
@@ -564,11 +535,11 @@ def import_file(client, data: bytes, filename: str):
 
 def test_export_then_import_into_an_empty_database_reproduces_the_posts(app, admin_client, seeded):
     """Does importing the export into an emptied site bring back every post, draft, address and image?"""
-    picture = write_post(admin_client, title="Pictured", body="Line one.\n\nLine two.", tags="calm, Research",
-                         excerpt="Hand-made summary.", cover_alt="A dot", cover_caption="Cap", cover_credit="Cred",
-                         disclaimer="Coaching, not treatment.", image=(png_bytes(), "p.png"))
-    publish(admin_client, picture)
-    submit(admin_client, f"/admin/posts/{picture}/edit", slug="pictured-renamed", body="Line one, edited.")
+    pictured = write_post(admin_client, title="Pictured", body="Line one.\n\nLine two.", tags="calm, Research",
+                          excerpt="Hand-made summary.", cover_alt="A dot", cover_caption="Cap", cover_credit="Cred",
+                          disclaimer="Coaching, not treatment.", image=(picture("png", (1, 1)), "p.png"))
+    publish(admin_client, pictured)
+    submit(admin_client, f"/admin/posts/{pictured}/edit", slug="pictured-renamed", body="Line one, edited.")
     write_post(admin_client, title="Still a draft", body="Not ready.")
     fields = ("slug", "title", "author", "excerpt", "body_markdown", "body_html", "search_text", "word_count",
               "status", "published_at", "updated_at", "cover_image", "cover_alt", "cover_caption", "cover_credit",
@@ -582,14 +553,14 @@ def test_export_then_import_into_an_empty_database_reproduces_the_posts(app, adm
 
     before = snapshot()
     archive = admin_client.get("/admin/posts/export.zip").data
-    image = Path(app.instance_path) / stored(app, picture).cover_image
+    image = Path(app.instance_path) / stored(app, pictured).cover_image
     kept = image.read_bytes()
     with app.app_context():
         for post in db.session.scalars(select(Post)):
             db.session.delete(post)
         db.session.commit()
     image.unlink()
-    assert post_count(app) == 0
+    assert row_count(app, Post) == 0
     response = import_file(admin_client, archive, "posts.zip")
     assert response.status_code == 303
     assert "Import finished: 3 new, 0 updated, 0 unchanged." in admin_client.get("/admin/posts").get_data(as_text=True)
@@ -611,14 +582,14 @@ def test_a_bad_file_in_an_import_is_named_and_nothing_is_imported(app, admin_cli
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert shows_field_error(html, "Nothing was imported. broken.md: the front matter needs slug.")
-    assert post_count(app) == 1
+    assert row_count(app, Post) == 1
     with app.app_context():
         assert db.session.scalar(select(Post.title)) == "Existing"
 
 
 def test_an_import_larger_than_the_site_wide_limit_goes_through(app, admin_client):
     """Is a zip of several megabytes (a post and its photo) accepted, though other forms stop at 1 MB?"""
-    photo = png_bytes() + os.urandom(3 * 1024 * 1024)
+    photo = picture("png", (1, 1)) + os.urandom(3 * 1024 * 1024)
     name = "uploads/" + "b" * 32 + ".png"
     text = f"---\nslug: big\ntitle: Big\nimage: {name}\nimage_alt: Noise\n---\nx\n"
     buffer = io.BytesIO()
@@ -639,10 +610,9 @@ def test_a_single_markdown_file_can_be_imported(app, admin_client):
         assert (post.slug, post.status) == ("solo", PostStatus.DRAFT)
 
 
-def test_import_without_a_file_asks_for_one(admin_client):
+def test_import_without_a_file_asks_for_one(admin_client, token):
     """Is pressing Import with no file chosen a field error, not a crash?"""
-    token = csrf_token_of(admin_client, "/admin/posts/import")
-    html = admin_client.post("/admin/posts/import", data={"csrf_token": token}).get_data(as_text=True)
+    html = post(admin_client, token, "/admin/posts/import").get_data(as_text=True)
     assert shows_field_error(html, "Choose a .zip file of posts, or one .md file")
 
 
@@ -661,10 +631,10 @@ def test_strangers_are_sent_to_sign_in(app, client, make_post, method, url):
     make_post("x", status=PostStatus.DRAFT)
     response = client.open(url, method=method)
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
-    assert stored(app, 1).status is PostStatus.DRAFT and post_count(app) == 1
+    assert stored(app, 1).status is PostStatus.DRAFT and row_count(app, Post) == 1
 
 
 def test_saving_without_a_csrf_token_is_refused(app, admin_client):
     """SEC-03: is a save without its CSRF token refused with nothing written?"""
     response = admin_client.post("/admin/posts/new", data={"title": "Sneaky", "body": "x", "action": "save"})
-    assert response.status_code == 400 and post_count(app) == 0
+    assert response.status_code == 400 and row_count(app, Post) == 0

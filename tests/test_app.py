@@ -16,11 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from coaching.extensions import db
 from coaching.models import Inquiry
-from tests.conftest import contact_form_fields, dispose, free_port, make_test_app
+from tests.conftest import contact_form_fields, dispose, free_port, make_test_app, row_count
 
 WORKERS, CLIENTS, SOAK_SECONDS = 4, 50, 30  # the numbers of CHECKS.md REL-06
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,9 +70,12 @@ def _keep_sending(base_url: str, until: float, number: int, statuses: Counter, l
 
 @pytest.fixture
 def gunicorn_site(tmp_path):
-    """gunicorn with 4 sync workers serving the app on one SQLite file, production settings; (url, db url, log)."""
+    """gunicorn with 4 sync workers serving the app on one SQLite file, production settings; (url, app, log).
+
+    The app (tables made as `flask db upgrade` would) is on the same file, for reading what was stored.
+    """
     database_url = f"sqlite:///{tmp_path / 'soak.sqlite3'}"
-    dispose(make_test_app(database_url))  # the tables, as `flask db upgrade` would make them
+    app = make_test_app(database_url)
     port = free_port()
     log = tmp_path / "gunicorn.log"
     environment = os.environ | {
@@ -103,15 +104,16 @@ def gunicorn_site(tmp_path):
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield url, database_url, log
+        yield url, app, log
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        dispose(app)
 
 
 def test_fifty_visitors_for_thirty_seconds_lose_nothing(gunicorn_site):
     """REL-06: do 50 visitors sending for 30 s get only 303s, one stored row each, and no "database is locked"?"""
-    url, database_url, log = gunicorn_site
+    url, app, log = gunicorn_site
     statuses, lock = Counter(), threading.Lock()
     until = time.monotonic() + SOAK_SECONDS
     visitors = [threading.Thread(target=_keep_sending, args=(url, until, number, statuses, lock))
@@ -120,12 +122,7 @@ def test_fifty_visitors_for_thirty_seconds_lose_nothing(gunicorn_site):
         visitor.start()
     for visitor in visitors:
         visitor.join(SOAK_SECONDS + 120)
-    reader = make_test_app(database_url)
-    try:
-        with reader.app_context():
-            stored = db.session.scalar(select(func.count()).select_from(Inquiry))
-    finally:
-        dispose(reader)
+    stored = row_count(app, Inquiry)
     server_log = log.read_text()
     assert statuses[303] > CLIENTS, statuses  # every visitor got through more than once
     assert set(statuses) == {303}, statuses  # no 5xx, no 4xx, no failed page load

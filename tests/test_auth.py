@@ -13,7 +13,7 @@ from sqlalchemy import select
 from coaching import accounts
 from coaching.extensions import db
 from coaching.models import AdminUser
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token_of, sign_in
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token_of, post, sign_in
 
 
 def test_sign_in_page_is_accessible_and_not_cached(client):
@@ -74,12 +74,11 @@ def test_sign_in_starts_a_new_session(client, admin_user):
         assert session["_user_id"].endswith(":1")
 
 
-def test_sign_out_is_post_only_and_ends_other_copies_of_the_session(app, admin_client):
+def test_sign_out_is_post_only_and_ends_other_copies_of_the_session(app, admin_client, token):
     """SEC-10: is sign-out POST-only, and does an old copy of the cookie stop working after it?"""
     assert admin_client.get("/admin/logout").status_code == 405
     stolen = admin_client.get_cookie("session").value
-    token = csrf_token_of(admin_client, "/admin/account")
-    response = admin_client.post("/admin/logout", data={"csrf_token": token})
+    response = post(admin_client, token, "/admin/logout")
     assert response.headers["Location"] == "/admin/login"
     thief = app.test_client()
     thief.set_cookie("session", stolen)
@@ -165,8 +164,7 @@ def enable_totp(app, user_id: int) -> tuple[str, list[str]]:
 
 def post_code(client, code: str):
     """Send a second-factor code on the code page."""
-    token = csrf_token_of(client, "/admin/login/code")
-    return client.post("/admin/login/code", data={"csrf_token": token, "code": code})
+    return post(client, csrf_token_of(client, "/admin/login/code"), "/admin/login/code", code=code)
 
 
 def test_second_factor_is_asked_for_and_checked(app, client, admin_user):

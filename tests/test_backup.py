@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from coaching.accounts import create_or_reset_admin
 from coaching.backup import BackupError, make_backup
-from coaching.extensions import db
+from coaching.database import utcnow
 from coaching.models import Inquiry
 from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
+    add_admin,
+    add_inquiry,
     dispose,
     make_test_app,
+    picture,
     require_service,
     reset_postgres,
+    row_count,
     sign_in,
 )
-from tests.test_images import picture
-from tests.test_inquiries import add_inquiry
-
-
-def inquiry_count(app) -> int:
-    """How many inquiries the app's database holds."""
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Inquiry))
 
 
 def lists_inquiries(app, names: list[str]) -> bool:
@@ -45,13 +37,15 @@ def lists_inquiries(app, names: list[str]) -> bool:
 
 def backup_while_writing(app, folder: Path):
     """Make a backup while another thread keeps storing inquiries; the backup and how many were stored before."""
-    before = inquiry_count(app)
+    before = row_count(app, Inquiry)
     stop = threading.Event()
 
     def keep_writing():
+        # Dated a day back, so however many arrive, the stocked inquiries stay on the inbox's first page of 25.
+        earlier = utcnow() - timedelta(days=1)
         number = 0
         while not stop.is_set():
-            add_inquiry(app, name=f"Live {number}")
+            add_inquiry(app, name=f"Live {number}", created_at=earlier)
             number += 1
 
     writer = threading.Thread(target=keep_writing)
@@ -65,11 +59,10 @@ def backup_while_writing(app, folder: Path):
     return made, before
 
 
-def stock(app) -> list[str]:
+@pytest.fixture
+def stocked(app) -> list[str]:
     """Give the app the coach's account, two inquiries and one uploaded image; the inquirers' names."""
-    with app.app_context():
-        create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        db.session.commit()
+    add_admin(app)
     names = ["Ada Backup", "Ben Backup"]
     for name in names:
         add_inquiry(app, name=name)
@@ -77,27 +70,6 @@ def stock(app) -> list[str]:
     uploads.mkdir(parents=True)
     (uploads / ("c" * 32 + ".png")).write_bytes(picture("png"))
     return names
-
-
-@pytest.fixture
-def stocked(app) -> list[str]:
-    """The app (SQLite, and PostgreSQL when set) stocked with an admin, two inquiries and an image."""
-    return stock(app)
-
-
-@pytest.fixture
-def postgres_app(tmp_path):
-    """An app on the emptied PostgreSQL test database (TEST_DATABASE_URL), stocked like `stocked`."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        require_service("TEST_DATABASE_URL is not set, so the PostgreSQL backup test is skipped")
-    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        require_service("pg_dump and pg_restore are not installed (apt-get install postgresql-client)")
-    reset_postgres(url)
-    app = make_test_app(url, instance_path=tmp_path / "instance")
-    app.stocked_names = stock(app)
-    yield app
-    dispose(app)
 
 
 @pytest.mark.sqlite_only
@@ -121,26 +93,27 @@ def test_a_sqlite_backup_taken_during_writes_is_whole_and_runs_a_site(app, stock
         dispose(restored)
 
 
-def test_a_postgresql_backup_restores_into_an_empty_database(postgres_app, tmp_path):
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_backup_restores_into_an_empty_database(app, stocked, app_factory, tmp_path):
     """Does pg_dump's copy, made while inquiries arrive, restore with pg_restore into a site that lists them?"""
-    made, before = backup_while_writing(postgres_app, tmp_path / "backup")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        require_service("pg_dump and pg_restore are not installed (apt-get install postgresql-client)")
+    made, before = backup_while_writing(app, tmp_path / "backup")
     assert made.database.name == "database.dump" and made.database.stat().st_size > 0 and made.images == 1
-    url = os.environ["TEST_DATABASE_URL"]
-    dispose(postgres_app)
+    url = app.config["DATABASE_URL"]
+    dispose(app)
     reset_postgres(url)  # the live database is gone: only the backup is left
     subprocess.run(["pg_restore", "--no-owner", f"--dbname={url}", str(made.database)], check=True)
-    restored = make_test_app(url)
-    try:
-        assert inquiry_count(restored) >= before
-        assert lists_inquiries(restored, postgres_app.stocked_names)
-    finally:
-        dispose(restored)
+    restored = app_factory()
+    assert row_count(restored, Inquiry) >= before
+    assert lists_inquiries(restored, stocked)
 
 
-def test_without_pg_dump_the_message_is_clear_and_no_folder_is_left(postgres_app, tmp_path, monkeypatch):
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_without_pg_dump_the_message_is_clear_and_no_folder_is_left(app, tmp_path, monkeypatch):
     """If pg_dump can't be found, does the backup say how to install it and leave no half-made folder?"""
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
-    with postgres_app.app_context(), pytest.raises(BackupError, match="pg_dump was not found: install"):
+    with app.app_context(), pytest.raises(BackupError, match="pg_dump was not found: install"):
         make_backup(tmp_path / "half")
     assert not (tmp_path / "half").exists()
 

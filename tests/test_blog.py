@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coaching.models import PostStatus
+from tests.conftest import text_of
 
 SEED_SLUG = "psychedelics-and-neuroplasticity"
 SEED_URL = f"/blog/{SEED_SLUG}"
@@ -16,15 +17,10 @@ WIX_PATH = "/post/psychedelics-and-neuroplasticity-a-glimpse-into-future-possibi
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def page_text(response) -> str:
-    """The response body as text."""
-    return response.get_data(as_text=True)
-
-
 def test_seed_post_keeps_everything_the_old_page_had(client, seeded):
     """Does the seed post show title, author, dates, read time, body, figure, caption, credit, disclaimer?"""
     response = client.get(SEED_URL)
-    html = page_text(response)
+    html = text_of(response)
     assert response.status_code == 200
     assert "<h1>Psychedelics and Neuroplasticity: A Glimpse Into Future Possibilities</h1>" in html
     assert "<li>Hope for Dystonia</li>" in html
@@ -43,7 +39,7 @@ def test_seed_post_keeps_everything_the_old_page_had(client, seeded):
 
 def test_post_page_has_tags_share_links_and_a_way_to_get_in_touch(client, seeded):
     """Does a post link to its tags, offer plain share links and invite the reader to write?"""
-    html = page_text(client.get(SEED_URL))
+    html = text_of(client.get(SEED_URL))
     assert 'href="/blog/tag/neuroplasticity"' in html
     assert 'href="/blog/tag/research"' in html
     assert "facebook.com/sharer" in html and "mailto:?subject=" in html
@@ -55,7 +51,7 @@ def test_post_page_has_canonical_open_graph_twitter_and_json_ld(client, seeded):
     """Does a post carry canonical, Open Graph, Twitter card and BlogPosting structured data?"""
     import json
 
-    html = page_text(client.get(SEED_URL))
+    html = text_of(client.get(SEED_URL))
     assert f'<link rel="canonical" href="http://localhost{SEED_URL}">' in html
     assert '<meta property="og:title" content="Psychedelics and Neuroplasticity' in html
     assert '<meta property="og:image" content="http://localhost/static/img/hyperconnected.svg' in html
@@ -71,7 +67,7 @@ def test_post_page_has_canonical_open_graph_twitter_and_json_ld(client, seeded):
 def test_updated_date_hidden_when_same_as_published(client, make_post):
     """Is "Updated" left out when a post was never updated after the day it was published?"""
     make_post("fresh-post")
-    html = page_text(client.get("/blog/fresh-post"))
+    html = text_of(client.get("/blog/fresh-post"))
     assert "Updated:" not in html
     assert "Jan 1, 2021" in html
 
@@ -80,10 +76,10 @@ def test_neighbour_links_lead_to_older_and_newer_posts(client, make_post):
     """Does each post link to the post published just before and just after it?"""
     for day, slug in enumerate(["first", "second", "third"], start=1):
         make_post(slug, published=datetime(2022, 1, day, tzinfo=UTC))
-    html = page_text(client.get("/blog/second"))
+    html = text_of(client.get("/blog/second"))
     assert 'href="/blog/third" rel="next"' in html
     assert 'href="/blog/first" rel="prev"' in html
-    assert 'rel="prev"' not in page_text(client.get("/blog/first"))
+    assert 'rel="prev"' not in text_of(client.get("/blog/first"))
 
 
 def test_blog_index_lists_newest_first_ten_a_page(client, make_post):
@@ -91,12 +87,12 @@ def test_blog_index_lists_newest_first_ten_a_page(client, make_post):
     start = datetime(2023, 1, 1, tzinfo=UTC)
     for number in range(12):
         make_post(f"post-{number:02d}", published=start + timedelta(days=number))
-    first = page_text(client.get("/blog/"))
+    first = text_of(client.get("/blog/"))
     assert first.count('class="post-summary"') == 10
     assert first.index("/blog/post-11") < first.index("/blog/post-10")
     assert "/blog/post-01" not in first
     assert 'href="/blog/?page=2"' in first and "Older posts" in first
-    second = page_text(client.get("/blog/?page=2"))
+    second = text_of(client.get("/blog/?page=2"))
     assert second.count('class="post-summary"') == 2
     assert "/blog/post-00" in second and 'aria-current="page"><span class="visually-hidden">Page </span>2' in second
     for bad in ("0", "3", "-1", "abc", "99999999999999999999"):
@@ -105,7 +101,7 @@ def test_blog_index_lists_newest_first_ten_a_page(client, make_post):
 
 def test_blog_index_shows_date_read_time_excerpt_and_tags(client, seeded):
     """Does each listed post show its date, read time, excerpt and tags?"""
-    html = page_text(client.get("/blog/"))
+    html = text_of(client.get("/blog/"))
     assert "Jul 13, 2020" in html and "2 min read" in html
     assert "We are living in what many call a psychedelic renaissance." in html
     assert 'href="/blog/tag/research"' in html
@@ -115,14 +111,14 @@ def test_empty_blog_says_so(client):
     """Does an empty blog say there are no posts yet rather than erroring?"""
     response = client.get("/blog/")
     assert response.status_code == 200
-    assert "There are no posts yet" in page_text(response)
+    assert "There are no posts yet" in text_of(response)
 
 
 def test_tag_page_lists_only_posts_with_that_tag(client, make_post):
     """Does /blog/tag/<tag> list the posts carrying the tag and no others?"""
     make_post("with-tag", tags=["Movement"])
     make_post("without-tag", tags=["Mindfulness"])
-    html = page_text(client.get("/blog/tag/movement"))
+    html = text_of(client.get("/blog/tag/movement"))
     assert "/blog/with-tag" in html and "/blog/without-tag" not in html
     assert "Posts tagged “Movement”" in html
     assert client.get("/blog/tag/no-such-tag").status_code == 404
@@ -141,24 +137,24 @@ def test_tag_page_lists_only_posts_with_that_tag(client, make_post):
 )
 def test_search_matches_every_word_in_titles_and_bodies(client, seeded, query, found):
     """Does search find posts containing every word, case-insensitively, with LIKE wildcards inert?"""
-    html = page_text(client.get("/blog/search", query_string={"q": query}))
+    html = text_of(client.get("/blog/search", query_string={"q": query}))
     assert (f"/blog/{SEED_SLUG}" in html) is found
     assert f'value="{query}"' in html.replace("&#37;", "%")
 
 
 def test_search_echoes_the_query_and_helps_when_empty(client, seeded):
     """Is the query echoed, escaped, with a helpful empty state when nothing matches?"""
-    html = page_text(client.get("/blog/search", query_string={"q": "<b>zebra</b>"}))
+    html = text_of(client.get("/blog/search", query_string={"q": "<b>zebra</b>"}))
     assert "Search results for “&lt;b&gt;zebra&lt;/b&gt;”" in html
     assert "No posts match" in html and "browse all posts" in html
     assert "<b>zebra</b>" not in html
-    assert "Type a word or two" in page_text(client.get("/blog/search"))
+    assert "Type a word or two" in text_of(client.get("/blog/search"))
 
 
 def test_search_matches_non_ascii_text(client, make_post):
     """Does search fold case beyond ASCII the same on every database (Zoë, ÉTÉ)?"""
     make_post("accents", title="Été with Zoë", body="Quiet practice.")
-    assert "/blog/accents" in page_text(client.get("/blog/search", query_string={"q": "ÉTÉ zoë"}))
+    assert "/blog/accents" in text_of(client.get("/blog/search", query_string={"q": "ÉTÉ zoë"}))
 
 
 def test_drafts_are_invisible_everywhere(client, make_post):
@@ -169,7 +165,7 @@ def test_drafts_are_invisible_everywhere(client, make_post):
     assert client.get("/blog/secret-draft").status_code == 404
     for url in ("/blog/", "/blog/tag/hidden", "/blog/search?q=zebra", "/blog/feed.xml",
                 "/sitemap.xml", "/"):
-        assert "secret-draft" not in page_text(client.get(url)), url
+        assert "secret-draft" not in text_of(client.get(url)), url
     make_post("lonely-draft", status=PostStatus.DRAFT, tags=["only-drafts"], published=None)
     assert client.get("/blog/tag/only-drafts").status_code == 404
 

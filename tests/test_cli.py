@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from coaching.extensions import db
 from coaching.models import Post, PostRedirect, Tag
+from tests.conftest import row_count
 
 
 def counts(app) -> tuple[int, int, int]:
     """How many posts, tags and old addresses the database holds."""
-    with app.app_context():
-        return tuple(db.session.scalar(select(func.count()).select_from(model))
-                     for model in (Post, Tag, PostRedirect))
+    return tuple(row_count(app, model) for model in (Post, Tag, PostRedirect))
 
 
 def test_seed_imports_the_practice_posts_once(app):

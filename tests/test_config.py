@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from coaching import create_app
 from coaching.config import ROOT, ConfigError, apply_environment, finalise
+from tests.conftest import TEST_SECRET_KEY
 
 
 def base_config(**values) -> dict:
@@ -96,13 +97,10 @@ def test_gunicorn_app_refuses_to_start_without_a_secret_key():
 
 def test_instance_config_file_is_read(tmp_path, monkeypatch):
     """Is instance/config.py read between the defaults and the environment?"""
-    from flask import Config as FlaskConfig
-
     (tmp_path / "config.py").write_text("SITE_NAME = 'From instance'\nPOSTS_PER_PAGE = 3\n")
-    config = FlaskConfig(str(tmp_path))
-    config.update(base_config())
-    config.from_pyfile("config.py", silent=True)
-    apply_environment(config, {"POSTS_PER_PAGE": "4"})
-    assert config["SITE_NAME"] == "From instance"
-    assert config["POSTS_PER_PAGE"] == 4
-    assert Path(tmp_path / "config.py").exists()
+    monkeypatch.delenv("SITE_NAME", raising=False)
+    monkeypatch.setenv("POSTS_PER_PAGE", "4")
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": "sqlite://"},
+                     instance_path=tmp_path)
+    assert app.config["SITE_NAME"] == "From instance"
+    assert app.config["POSTS_PER_PAGE"] == 4

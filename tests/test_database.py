@@ -12,24 +12,19 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from coaching import inquiries
-from coaching.accounts import create_or_reset_admin
 from coaching.database import UTCDateTime
 from coaching.extensions import db
 from coaching.models import Inquiry, InquiryStatus, Post
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, dispose, make_test_app
-from tests.test_inquiries import add_inquiry
+from tests.conftest import add_admin, add_inquiry
 
 
-def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+@pytest.mark.sqlite_only
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app):
     """REL-05: does every SQLite connection use WAL, a busy timeout of 5 s or more and foreign keys?"""
-    app = make_test_app(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
-    try:
-        with app.app_context():
-            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
-            assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    finally:
-        dispose(app)
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
 def test_lower_folds_letters_beyond_a_to_z(app):
@@ -103,25 +98,19 @@ def _open_while_another_writer_commits(app, inquiry_id: int, admin_id: int) -> B
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("naive", [False, True], ids=["as-configured", "begin-at-start"])
-def test_a_read_then_write_waits_for_another_writer_instead_of_failing(tmp_path, naive):
+def test_a_read_then_write_waits_for_another_writer_instead_of_failing(app, naive):
     """REL-07: does a read-then-write wait out another writer here, where BEGIN-at-start fails at once?"""
-    app = make_test_app(f"sqlite:///{tmp_path / 'contention.sqlite3'}")
-    try:
+    admin_id = add_admin(app)
+    if naive:
         with app.app_context():
-            admin, _created = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-            db.session.commit()
-            admin_id = admin.id
-            if naive:
-                _with_begin_at_start(db.engine)
-        inquiry_id = add_inquiry(app)
-        other_id = add_inquiry(app, name="Someone else")
-        error = _open_while_another_writer_commits(app, inquiry_id, admin_id)
-        if naive:
-            assert isinstance(error, OperationalError) and "database is locked" in str(error)
-        else:
-            assert error is None
-            with app.app_context():
-                assert db.session.get(Inquiry, inquiry_id).status is InquiryStatus.READ
-                assert db.session.get(Inquiry, other_id).phone == "01234"  # both writers' work is kept
-    finally:
-        dispose(app)
+            _with_begin_at_start(db.engine)
+    inquiry_id = add_inquiry(app)
+    other_id = add_inquiry(app, name="Someone else")
+    error = _open_while_another_writer_commits(app, inquiry_id, admin_id)
+    if naive:
+        assert isinstance(error, OperationalError) and "database is locked" in str(error)
+    else:
+        assert error is None
+        with app.app_context():
+            assert db.session.get(Inquiry, inquiry_id).status is InquiryStatus.READ
+            assert db.session.get(Inquiry, other_id).phone == "01234"  # both writers' work is kept

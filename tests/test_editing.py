@@ -16,8 +16,7 @@ from coaching.content import CONTENT_DIR, PostFileError, import_post_files, pars
 from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, Tag
-from tests.test_admin_posts import png_bytes
-from tests.test_images import noisy_png
+from tests.conftest import noisy_png, picture
 
 UPLOADED = "uploads/" + "a" * 32 + ".png"
 SEED_OLD_PATH = "/post/psychedelics-and-neuroplasticity-a-glimpse-into-future-possibilities"
@@ -32,10 +31,10 @@ def test_images_previewed_but_never_saved_are_swept_after_a_week(app, make_post)
         folder = editing.upload_folder()
         folder.mkdir(parents=True)
         for name in names.values():
-            (folder / name).write_bytes(png_bytes())
+            (folder / name).write_bytes(picture("png", (1, 1)))
         for kind in ("abandoned", "current"):
             os.utime(folder / names[kind], (week_and_a_day_ago, week_and_a_day_ago))
-        stored = editing.store_upload(png_bytes())
+        stored = editing.store_upload(picture("png", (1, 1)))
         assert sorted(path.name for path in folder.iterdir()) == sorted(
             [names["current"], names["fresh"], stored.removeprefix("uploads/")])
 
@@ -141,9 +140,10 @@ def test_an_import_keeps_one_of_each_repeated_tag_or_address(app):
 def test_an_import_restores_uploaded_images_from_the_zip(app):
     """Is an uploaded cover image in the zip written back to instance/uploads/ with the post that shows it?"""
     text = f"---\nslug: pic\ntitle: Pic\nimage: {UPLOADED}\nimage_alt: A dot\n---\nx\n"
+    dot = picture("png", (1, 1))
     with app.test_request_context():
-        post_archive.import_upload("posts.zip", zip_of({"export/pic.md": text, f"export/{UPLOADED}": png_bytes()}))
-        assert (Path(app.instance_path) / UPLOADED).read_bytes() == cleaned_image(png_bytes())[0]
+        post_archive.import_upload("posts.zip", zip_of({"export/pic.md": text, f"export/{UPLOADED}": dot}))
+        assert (Path(app.instance_path) / UPLOADED).read_bytes() == cleaned_image(dot)[0]
         assert editing.stored_upload(UPLOADED) is not None
 
 

@@ -10,28 +10,7 @@ import pytest
 from PIL import Image
 
 from coaching.images import MAX_SIDE, ImageRejected, cleaned_image, image_extension
-
-FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
-GPS_IFD, ORIENTATION, CAMERA_MAKE, GPS_LATITUDE = 0x8825, 0x0112, 0x010F, 2
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">Taken at 12 Mill Lane</x:xmpmeta>'
-
-
-def picture(extension: str = "png", size: tuple[int, int] = (4, 3), *, located: bool = False,
-            turned: bool = False) -> bytes:
-    """An image file made by Pillow; `located` adds EXIF GPS, a camera make and XMP; `turned` says "rotate 90°"."""
-    image = Image.new("RGB", size, (40, 120, 90))
-    exif = Image.Exif()
-    if located:
-        exif[CAMERA_MAKE] = "PhoneCam"
-        exif[GPS_IFD] = {1: "N", GPS_LATITUDE: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
-    if turned:
-        exif[ORIENTATION] = 6
-    options = {"exif": exif} if located or turned else {}
-    if located and extension != "png":
-        options["xmp"] = XMP
-    output = io.BytesIO()
-    image.save(output, format=FORMATS[extension], **options)
-    return output.getvalue()
+from tests.conftest import IMAGE_FORMATS, noisy_png, opened, picture
 
 
 def png_with_text_chunk() -> bytes:
@@ -41,20 +20,6 @@ def png_with_text_chunk() -> bytes:
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tEXt", b"Author\x00Jane Client")
             + chunk(b"IDAT", zlib.compress(b"\x00\x1f\x5c\x4a")) + chunk(b"IEND", b""))
-
-
-def noisy_png() -> bytes:
-    """A 64 × 64 PNG of noise, several kilobytes, so cutting it short cuts into the pixels."""
-    output = io.BytesIO()
-    Image.effect_noise((64, 64), 60).save(output, format="PNG")
-    return output.getvalue()
-
-
-def opened(data: bytes) -> Image.Image:
-    """The image in these bytes, decoded."""
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 @pytest.mark.parametrize(("data", "extension"), [
@@ -67,14 +32,14 @@ def test_images_are_recognised_by_their_first_bytes(data, extension):
     assert image_extension(data) == extension
 
 
-@pytest.mark.parametrize("extension", list(FORMATS))
+@pytest.mark.parametrize("extension", list(IMAGE_FORMATS))
 def test_location_camera_and_xmp_are_removed(extension):
     """Does a photo with GPS, a camera make and XMP come out in its own format with none of them?"""
     original = picture(extension, located=True)
     assert opened(original).getexif()  # the test photo really carries EXIF
     cleaned, kept_as = cleaned_image(original)
     image = opened(cleaned)
-    assert kept_as == extension and image.format == FORMATS[extension] and image.size == (4, 3)
+    assert kept_as == extension and image.format == IMAGE_FORMATS[extension] and image.size == (4, 3)
     assert not image.getexif() and "exif" not in image.info and "xmp" not in image.info
     assert b"Mill Lane" not in cleaned and b"PhoneCam" not in cleaned
 
@@ -103,7 +68,7 @@ def test_transparency_survives_in_png_and_webp():
     """Does a transparent PNG or WebP stay transparent?"""
     for extension in ("png", "webp"):
         output = io.BytesIO()
-        Image.new("RGBA", (2, 2), (0, 0, 0, 0)).save(output, format=FORMATS[extension], lossless=True)
+        Image.new("RGBA", (2, 2), (0, 0, 0, 0)).save(output, format=IMAGE_FORMATS[extension], lossless=True)
         cleaned, _ = cleaned_image(output.getvalue())
         assert opened(cleaned).convert("RGBA").getpixel((0, 0))[3] == 0, extension
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,44 +19,11 @@ from coaching.models import (
     Inquiry,
     InquiryNote,
     InquiryStatus,
-    NoteKind,
     OutboxMessage,
     OutboxStatus,
 )
 from coaching.outbox import new_message_id
-
-
-def add_inquiry(app, emails: tuple[OutboxStatus, ...] = (), notes: tuple[str, ...] = (), **fields) -> int:
-    """Store an inquiry directly (bypassing the form), with coach notifications and notes: its id."""
-    values = {
-        "name": "Zoë O'Hara", "email": "zoe@example.org", "message": "I'd like to talk about my recovery.",
-        "consent_at": utcnow(), "privacy_notice_version": "2026-11-25", "submission_token": uuid.uuid4().hex,
-        **fields,
-    }
-    values.setdefault("created_at", values["consent_at"])
-    with app.app_context():
-        inquiry = Inquiry(**values)
-        db.session.add(inquiry)
-        for status in emails:
-            db.session.add(OutboxMessage(
-                inquiry=inquiry, kind=EmailKind.COACH_NOTIFICATION, message_id=new_message_id(),
-                recipient="coach@hopefordystonia.example", reply_to=inquiry.email,
-                subject=f"New inquiry from {inquiry.name}", body_text=inquiry.message, status=status,
-            ))
-        for text in notes:
-            db.session.add(InquiryNote(inquiry=inquiry, body=text, kind=NoteKind.NOTE))
-        db.session.commit()
-        return inquiry.id
-
-
-def every_stored_text(app) -> list[str]:
-    """Every string value in every row of every table (to prove something is nowhere)."""
-    texts = []
-    with app.app_context(), db.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
-            for row in connection.execute(table.select()):
-                texts.extend(value for value in row if isinstance(value, str))
-    return texts
+from tests.conftest import add_inquiry, every_stored_text
 
 
 def ids_shown(app, inbox_filter: InboxFilter, page: int = 1) -> list[int]:

@@ -7,15 +7,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask_migrate import upgrade
 
+from coaching import create_app
 from coaching.extensions import db
-from tests.conftest import dispose, make_test_app
+from tests.conftest import TEST_SECRET_KEY, dispose
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(database_url, tmp_path):
     """Does upgrading an empty database leave no difference between it and the models?"""
-    from coaching import create_app
-    from tests.conftest import TEST_SECRET_KEY
-
     app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url},
                      instance_path=tmp_path)
     try:
@@ -31,12 +29,8 @@ def test_upgrade_on_an_empty_database_matches_the_models(database_url, tmp_path)
         dispose(app)
 
 
-def test_tests_build_the_same_schema_as_migrations(database_url):
+def test_tests_build_the_same_schema_as_migrations(app):
     """Is the create_all() schema the tests use the one the migrations build (same tables)?"""
-    app = make_test_app(database_url)
-    try:
-        with app.app_context(), db.engine.connect() as connection:
-            tables = set(sa.inspect(connection).get_table_names())
-        assert tables == set(db.metadata.tables)
-    finally:
-        dispose(app)
+    with app.app_context(), db.engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+    assert tables == set(db.metadata.tables)

@@ -29,7 +29,9 @@ def test_fonts_and_images_are_first_party(client, seeded):
     """PRIV-03: do pages load fonts, styles and images only from this site?"""
     for url in ("/", "/blog/psychedelics-and-neuroplasticity", "/roadmap"):
         html = client.get(url).get_data(as_text=True)
-        for match in re.finditer(r'<(?:link|img|script)[^>]+(?:href|src)="([^"]+)"', html):
+        references = list(re.finditer(r'<(?:link|img|script)[^>]+(?:href|src)="([^"]+)"', html))
+        assert references, url
+        for match in references:
             target = match.group(1)
             is_page_link = 'rel="canonical"' in match.group(0)
             assert target.startswith("/") or is_page_link, (url, target)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import save_screenshot
+from tests.conftest import AXE_OPTIONS, assert_axe_clean
 
 pytestmark = pytest.mark.browser
 
@@ -24,37 +24,13 @@ PAGES = {
     "privacy": "/privacy",
     "not-found": "/no-such-page",
 }
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
-                                          "best-practice"]},
-    "rules": {"target-size": {"enabled": True}},
-    "resultTypes": ["violations"],
-}
-WCAG_TAGS = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
-
-
-def failing_violations(violations: list[dict]) -> list[dict]:
-    """Every WCAG violation, plus best-practice ones rated serious or critical."""
-    return [v for v in violations
-            if WCAG_TAGS & set(v["tags"]) or v["rule"] == "target-size"
-            or v.get("impact") in {"serious", "critical"}]
-
-
-def summarise(results) -> list[dict]:
-    """The violations of an axe run, cut down to what a failure message needs."""
-    return [{"rule": v["id"], "impact": v["impact"], "tags": v["tags"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in results.response["violations"]]
-
-
 @pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_has_no_axe_violations(page, name, width):
     """A11Y-09: does axe (WCAG 2.2 A/AA, target-size on) find 0 violations on this page at this width?"""
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(PAGES[name])
-    save_screenshot(page, f"{name}-{width}")
-    assert failing_violations(summarise(Axe().run(page, options=AXE_OPTIONS))) == []
+    assert_axe_clean(page, f"{name}-{width}")
 
 
 @pytest.mark.parametrize("name", list(PAGES))

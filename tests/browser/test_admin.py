@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.test_accessibility import AXE_OPTIONS, failing_violations, summarise
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, focused, press_tab, save_screenshot, tab_to
-from tests.test_images import picture
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    HOSTILE,
+    assert_axe_clean,
+    picture,
+    press_tab,
+    save_screenshot,
+    submit_contact,
+    tab_to,
+)
 
 pytestmark = pytest.mark.browser
 
 
-def assert_axe_clean(page, name: str) -> None:
-    """Screenshot the page and check axe finds nothing."""
-    save_screenshot(page, name)
-    assert failing_violations(summarise(Axe().run(page, options=AXE_OPTIONS))) == [], name
-
-
 def test_coach_signs_in_and_out_by_keyboard(page):
     """A11Y-02/07: can the coach sign in and out with the keyboard alone (password paste allowed)?"""
-    page.goto("/admin/login")
-    for _ in range(20):
-        if press_tab(page)["id"] == "email":
-            break
-    page.keyboard.type(ADMIN_EMAIL)
-    assert press_tab(page)["id"] == "password"
-    page.keyboard.insert_text(ADMIN_PASSWORD)  # as a password manager's paste would
-    assert press_tab(page)["text"] == "Sign in"
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/admin/inquiries")
-    for _ in range(20):
-        if press_tab(page)["text"] == "Sign out":
-            break
-    assert focused(page)["text"] == "Sign out"
+    keyboard_sign_in(page)
+    tab_to(page, text="Sign out")
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/login")
     assert "You have signed out." in page.content()
@@ -69,13 +58,13 @@ def submit_with_enter(page) -> None:
 
 
 def keyboard_sign_in(page) -> None:
-    """Sign in from the sign-in page with the keyboard alone."""
+    """Sign in from the sign-in page with the keyboard alone: email, password, then the Sign in button."""
     page.goto("/admin/login")
     tab_to(page, element_id="email")
     page.keyboard.type(ADMIN_EMAIL)
-    press_tab(page)
-    page.keyboard.insert_text(ADMIN_PASSWORD)
-    press_tab(page)
+    assert press_tab(page)["id"] == "password"
+    page.keyboard.insert_text(ADMIN_PASSWORD)  # as a password manager's paste would
+    assert press_tab(page)["text"] == "Sign in"
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/inquiries")
 
@@ -83,7 +72,6 @@ def keyboard_sign_in(page) -> None:
 def test_coach_works_through_a_morning_by_keyboard(page, live_app, live_mailbox, tmp_path):
     """A11Y-02: by keyboard alone, can the coach sign in, note, reply, archive, export, publish and sign out?"""
     from coaching.outbox import deliver_pending
-    from tests.conftest import submit_contact
 
     visitor = live_app.test_client()
     submit_contact(visitor, {"name": "Morning Visitor", "email": "morning.visitor@example.org",
@@ -161,8 +149,6 @@ def test_coach_works_through_a_morning_by_keyboard(page, live_app, live_mailbox,
 @pytest.mark.parametrize("width", [375, 1280])
 def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     """A11Y-09: are the inbox list, an inquiry, the posts list and the editor (with errors) axe-clean?"""
-    from tests.conftest import submit_contact
-
     submit_contact(live_app.test_client(), {"name": "Axe Visitor", "email": "axe@example.org",
                                             "message": "Hello", "consent": "y"})
     page = admin_page
@@ -196,16 +182,12 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     assert_axe_clean(page, f"admin-editor-errors-{width}")
 
 
-HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
-
-
 def test_hostile_text_is_inert_everywhere_a_browser_shows_it(admin_page, live_app):
     """SEC-05: does hostile text in every inquiry field and in a post raise no dialog in the admin or on the site?"""
     from coaching.content import set_body
     from coaching.database import utcnow
     from coaching.extensions import db
     from coaching.models import Post, PostStatus
-    from tests.conftest import submit_contact
 
     hostile = " ".join(HOSTILE)
     submit_contact(live_app.test_client(), {

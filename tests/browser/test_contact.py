@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from sqlalchemy import func, select
 
-from coaching.extensions import db
 from coaching.models import Inquiry
 from coaching.outbox import deliver_pending
-from tests.conftest import focused, press_tab, save_screenshot, submit_contact_in_browser, tab_to
+from tests.conftest import (
+    assert_axe_clean,
+    focused,
+    press_tab,
+    row_count,
+    save_screenshot,
+    submit_contact_in_browser,
+    tab_to,
+)
 
 pytestmark = pytest.mark.browser
 
 MESSAGE = "I have writer's cramp, so typing takes me a while. Could coaching help? — Zoë"
-
-
-def inquiry_count(app) -> int:
-    """How many inquiries the live site has stored."""
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Inquiry))
 
 
 def test_keyboard_only_visitor_sends_a_message_that_reaches_the_coach(page, live_app, live_mailbox):
@@ -56,7 +55,7 @@ def test_keyboard_only_visitor_sends_a_message_that_reaches_the_coach(page, live
 
 def test_visitor_fixes_errors_without_retyping(page, live_app):
     """A11Y-05/06: after errors, does focus go to the summary, its links reach the fields, and the text stay?"""
-    before = inquiry_count(live_app)
+    before = row_count(live_app, Inquiry)
     page.goto("/contact")
     page.get_by_label("Your name").fill("Sam")
     page.get_by_label("Your email address").fill("sam at example")
@@ -74,16 +73,16 @@ def test_visitor_fixes_errors_without_retyping(page, live_app):
     page.get_by_label("I agree that Hope for Dystonia may store my message").check()
     page.get_by_role("button", name="Send my message").click()
     page.wait_for_url("**/contact/thanks")
-    assert inquiry_count(live_app) == before + 1
+    assert row_count(live_app, Inquiry) == before + 1
 
 
 def test_double_click_sends_one_message(page, live_app):
     """REL-10: does a double-click on Send make exactly one inquiry?"""
-    before = inquiry_count(live_app)
+    before = row_count(live_app, Inquiry)
     page.goto("/contact")
     submit_contact_in_browser(page, click="dblclick")
     page.wait_for_url("**/contact/thanks")
-    assert inquiry_count(live_app) == before + 1
+    assert row_count(live_app, Inquiry) == before + 1
 
 
 def test_draft_survives_a_reload_and_is_cleared_after_sending(page):
@@ -115,8 +114,6 @@ def test_character_count_says_what_remains(page):
 @pytest.mark.parametrize("width", [375, 1280])
 def test_contact_states_have_no_axe_violations(page, width):
     """A11Y-09: are the form with errors, the thank-you page and the privacy page free of axe violations?"""
-    from tests.browser.test_accessibility import AXE_OPTIONS, failing_violations, summarise
-
     page.set_viewport_size({"width": width, "height": 900})
     page.goto("/contact")
     page.get_by_role("button", name="Send my message").click()
@@ -131,13 +128,12 @@ def test_contact_states_have_no_axe_violations(page, width):
             page.wait_for_selector(".notice")
         elif url:
             page.goto(url)
-        save_screenshot(page, f"{name}-{width}")
-        assert failing_violations(summarise(Axe().run(page, options=AXE_OPTIONS))) == [], name
+        assert_axe_clean(page, f"{name}-{width}")
 
 
 def test_message_sends_without_javascript(browser, live_server, live_app):
     """Does the form work, errors and all, with JavaScript switched off?"""
-    before = inquiry_count(live_app)
+    before = row_count(live_app, Inquiry)
     context = browser.new_context(java_script_enabled=False, base_url=live_server)
     page = context.new_page()
     page.goto("/contact")
@@ -148,4 +144,4 @@ def test_message_sends_without_javascript(browser, live_server, live_app):
     submit_contact_in_browser(page)
     page.wait_for_url("**/contact/thanks")
     context.close()
-    assert inquiry_count(live_app) == before + 1
+    assert row_count(live_app, Inquiry) == before + 1
