@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from coaching.extensions import db
-from tests.conftest import row_count
+from tests.factories import row_count
 
 PUBLIC_ADMIN_ENDPOINTS = {"auth.login", "auth.second_factor"}
 SAMPLE_VALUES = {"id": "1", "inquiry_id": "1", "post_id": "1", "slug": "x", "name": "x.png",

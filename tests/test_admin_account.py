@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from coaching.extensions import db
 from coaching.models import AdminUser
-from tests.conftest import ADMIN_PASSWORD, csrf_token_of, post, sign_in
+from tests.factories import ADMIN_PASSWORD
+from tests.forms import csrf_token_of, post, sign_in
 
 NEW_PASSWORD = "quiet-harbour-morning-tea"
 

@@ -24,16 +24,8 @@ from coaching.models import (
     OutboxStatus,
 )
 from coaching.outbox import deliver_pending
-from tests.conftest import (
-    HOSTILE,
-    add_inquiry,
-    csrf_token_of,
-    every_stored_text,
-    post,
-    sign_in,
-    submit_contact,
-    text_of,
-)
+from tests.factories import HOSTILE, add_inquiry, every_stored_text
+from tests.forms import csrf_token_of, post, sign_in, submit_contact, text_of
 
 
 def search(client, token: str, query: str, status: str | None = None):

@@ -18,7 +18,8 @@ from coaching.content import parse_post_file
 from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, PostStatus
-from tests.conftest import HOSTILE_MARKDOWN, csrf_token_of, opened, picture, post, row_count
+from tests.factories import HOSTILE_MARKDOWN, opened, picture, row_count
+from tests.forms import csrf_token_of, post
 
 IMAGES = {kind: (picture(kind), mimetype) for kind, mimetype in (
     ("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"))}

@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from coaching.models import Inquiry
-from tests.conftest import contact_form_fields, dispose, free_port, make_test_app, row_count
+from tests.apps import dispose, make_test_app
+from tests.factories import row_count
+from tests.forms import contact_form_fields
+from tests.smtp import free_port
 
 WORKERS, CLIENTS, SOAK_SECONDS = 4, 50, 30  # the numbers of CHECKS.md REL-06
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from coaching import accounts
 from coaching.extensions import db
 from coaching.models import AdminUser
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token_of, post, sign_in
+from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.forms import csrf_token_of, post, sign_in
 
 
 def test_sign_in_page_is_accessible_and_not_cached(client):

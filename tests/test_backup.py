@@ -14,17 +14,9 @@ import pytest
 from coaching.backup import BackupError, make_backup
 from coaching.database import utcnow
 from coaching.models import Inquiry
-from tests.conftest import (
-    add_admin,
-    add_inquiry,
-    dispose,
-    make_test_app,
-    picture,
-    require_service,
-    reset_postgres,
-    row_count,
-    sign_in,
-)
+from tests.apps import dispose, make_test_app, require_service, reset_postgres
+from tests.factories import add_admin, add_inquiry, picture, row_count
+from tests.forms import sign_in
 
 
 def lists_inquiries(app, names: list[str]) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coaching.models import PostStatus
-from tests.conftest import text_of
+from tests.forms import text_of
 
 SEED_SLUG = "psychedelics-and-neuroplasticity"
 SEED_URL = f"/blog/{SEED_SLUG}"

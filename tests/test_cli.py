@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from coaching.extensions import db
 from coaching.models import Post, PostRedirect, Tag
-from tests.conftest import row_count
+from tests.factories import row_count
 
 
 def counts(app) -> tuple[int, int, int]:

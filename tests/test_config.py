@@ -10,7 +10,7 @@ import pytest
 
 from coaching import create_app
 from coaching.config import ROOT, ConfigError, apply_environment, finalise
-from tests.conftest import TEST_SECRET_KEY
+from tests.apps import TEST_SECRET_KEY
 
 
 def base_config(**values) -> dict:

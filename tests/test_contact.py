@@ -14,7 +14,8 @@ from sqlalchemy import select, text
 
 from coaching.extensions import db
 from coaching.models import Inquiry, InquiryStatus, OutboxMessage, OutboxStatus
-from tests.conftest import contact_form_fields, row_count, submit_contact
+from tests.factories import row_count
+from tests.forms import contact_form_fields, submit_contact
 
 VALID = {
     "name": "Zoë O'Hara",

@@ -15,7 +15,7 @@ from coaching import inquiries
 from coaching.database import UTCDateTime
 from coaching.extensions import db
 from coaching.models import Inquiry, InquiryStatus, Post
-from tests.conftest import add_admin, add_inquiry
+from tests.factories import add_admin, add_inquiry
 
 
 @pytest.mark.sqlite_only

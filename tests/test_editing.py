@@ -16,7 +16,7 @@ from coaching.content import CONTENT_DIR, PostFileError, import_post_files, pars
 from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, Tag
-from tests.conftest import noisy_png, picture
+from tests.factories import noisy_png, picture
 
 UPLOADED = "uploads/" + "a" * 32 + ".png"
 SEED_OLD_PATH = "/post/psychedelics-and-neuroplasticity-a-glimpse-into-future-possibilities"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from coaching.images import MAX_SIDE, ImageRejected, cleaned_image, image_extension
-from tests.conftest import IMAGE_FORMATS, noisy_png, opened, picture
+from tests.factories import IMAGE_FORMATS, noisy_png, opened, picture
 
 
 def png_with_text_chunk() -> bytes:

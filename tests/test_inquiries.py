@@ -23,7 +23,7 @@ from coaching.models import (
     OutboxStatus,
 )
 from coaching.outbox import new_message_id
-from tests.conftest import add_inquiry, every_stored_text
+from tests.factories import add_inquiry, every_stored_text
 
 
 def ids_shown(app, inbox_filter: InboxFilter, page: int = 1) -> list[int]:

@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 
 from coaching import create_app
 from coaching.extensions import db
-from tests.conftest import TEST_SECRET_KEY, dispose
+from tests.apps import TEST_SECRET_KEY, dispose
 
 
 def test_upgrade_on_an_empty_database_matches_the_models(database_url, tmp_path):

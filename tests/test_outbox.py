@@ -24,7 +24,9 @@ from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.models import EmailKind, Inquiry, OutboxMessage, OutboxStatus
 from coaching.outbox import deliver_pending, kick_delivery, new_message_id, resend, retry_delay
-from tests.conftest import SMTP_PASSWORD, SMTP_USERNAME, add_inquiry, submit_contact
+from tests.factories import add_inquiry
+from tests.forms import submit_contact
+from tests.smtp import SMTP_PASSWORD, SMTP_USERNAME
 
 COACH = "coach@hopefordystonia.example"
 VISITOR = "zoe.ohara@example.com"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import AXE_OPTIONS, assert_axe_clean
+from tests.browser_support import AXE_OPTIONS, assert_axe_clean
 
 pytestmark = pytest.mark.browser
 

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    HOSTILE,
-    assert_axe_clean,
-    picture,
-    press_tab,
-    save_screenshot,
-    submit_contact,
-    tab_to,
-)
+from tests.browser_support import assert_axe_clean, press_tab, save_screenshot, tab_to
+from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, HOSTILE, picture
+from tests.forms import submit_contact
 
 pytestmark = pytest.mark.browser
 

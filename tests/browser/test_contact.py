@@ -7,15 +7,15 @@ from playwright.sync_api import expect
 
 from coaching.models import Inquiry
 from coaching.outbox import deliver_pending
-from tests.conftest import (
+from tests.browser_support import (
     assert_axe_clean,
     focused,
     press_tab,
-    row_count,
     save_screenshot,
     submit_contact_in_browser,
     tab_to,
 )
+from tests.factories import row_count
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import focused, tab_to
+from tests.browser_support import focused, tab_to
 
 pytestmark = pytest.mark.browser
 

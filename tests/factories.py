@@ -1,0 +1,125 @@
+"""Rows, pictures and hostile text for tests: stored straight in the database or made by Pillow."""
+
+from __future__ import annotations
+
+import functools
+import io
+import uuid
+
+import sqlalchemy as sa
+from PIL import Image
+
+from coaching.database import utcnow
+from coaching.extensions import db
+from coaching.models import AdminUser, EmailKind, Inquiry, InquiryNote, NoteKind, OutboxMessage, OutboxStatus
+from coaching.outbox import new_message_id
+
+
+def row_count(app, model) -> int:
+    """How many rows a model's table (or a Table) holds."""
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def add_inquiry(app, emails: tuple[OutboxStatus, ...] = (), notes: tuple[str, ...] = (), **fields) -> int:
+    """Store an inquiry directly (bypassing the form), with coach notifications and notes: its id."""
+    values = {
+        "name": "Zoë O'Hara", "email": "zoe@example.org", "message": "I'd like to talk about my recovery.",
+        "consent_at": utcnow(), "privacy_notice_version": "2026-11-25", "submission_token": uuid.uuid4().hex,
+        **fields,
+    }
+    values.setdefault("created_at", values["consent_at"])
+    with app.app_context():
+        inquiry = Inquiry(**values)
+        db.session.add(inquiry)
+        for status in emails:
+            db.session.add(OutboxMessage(
+                inquiry=inquiry, kind=EmailKind.COACH_NOTIFICATION, message_id=new_message_id(),
+                recipient="coach@hopefordystonia.example", reply_to=inquiry.email,
+                subject=f"New inquiry from {inquiry.name}", body_text=inquiry.message, status=status,
+            ))
+        for text in notes:
+            db.session.add(InquiryNote(inquiry=inquiry, body=text, kind=NoteKind.NOTE))
+        db.session.commit()
+        return inquiry.id
+
+
+def every_stored_text(app) -> list[str]:
+    """Every string value in every row of every table (to prove something is nowhere)."""
+    texts = []
+    with app.app_context(), db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                texts.extend(value for value in row if isinstance(value, str))
+    return texts
+
+
+# --- Pictures made by Pillow ---
+
+IMAGE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+GPS_IFD, ORIENTATION, CAMERA_MAKE, GPS_LATITUDE = 0x8825, 0x0112, 0x010F, 2
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">Taken at 12 Mill Lane</x:xmpmeta>'
+
+
+def picture(extension: str = "png", size: tuple[int, int] = (4, 3), *, located: bool = False,
+            turned: bool = False) -> bytes:
+    """An image file made by Pillow; `located` adds EXIF GPS, a camera make and XMP; `turned` says "rotate 90°"."""
+    image = Image.new("RGB", size, (40, 120, 90))
+    exif = Image.Exif()
+    if located:
+        exif[CAMERA_MAKE] = "PhoneCam"
+        exif[GPS_IFD] = {1: "N", GPS_LATITUDE: (51.0, 30.0, 12.5), 3: "W", 4: (0.0, 7.0, 39.0)}
+    if turned:
+        exif[ORIENTATION] = 6
+    options = {"exif": exif} if located or turned else {}
+    if located and extension != "png":
+        options["xmp"] = XMP
+    output = io.BytesIO()
+    image.save(output, format=IMAGE_FORMATS[extension], **options)
+    return output.getvalue()
+
+
+def noisy_png() -> bytes:
+    """A 64 × 64 PNG of noise, several kilobytes, so cutting it short cuts into the pixels."""
+    output = io.BytesIO()
+    Image.effect_noise((64, 64), 60).save(output, format="PNG")
+    return output.getvalue()
+
+
+def opened(data: bytes) -> Image.Image:
+    """The image in these bytes, decoded."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+# --- Text that must never run, wherever it is shown (SEC-05) ---
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
+# The same, with the javascript: URL written as a Markdown link (for post bodies).
+HOSTILE_MARKDOWN = [f"[x]({text})" if text.startswith("javascript:") else text for text in HOSTILE]
+
+
+# --- The coach's admin ---
+
+ADMIN_EMAIL = "coach@example.org"
+ADMIN_PASSWORD = "gentle-river-stone-lantern"
+
+
+@functools.cache
+def admin_password_hash() -> str:
+    """The argon2 hash of ADMIN_PASSWORD, made once a session (each hash takes 64 MiB and ~0.15 s)."""
+    from coaching.accounts import hash_password
+
+    return hash_password(ADMIN_PASSWORD)
+
+
+def add_admin(app) -> int:
+    """Store the coach's admin account (id) as `flask create-admin` makes it, with the session's hash."""
+    from coaching.accounts import normalise_email
+
+    with app.app_context():
+        user = AdminUser(email=normalise_email(ADMIN_EMAIL), password_hash=admin_password_hash())
+        db.session.add(user)
+        db.session.commit()
+        return user.id
