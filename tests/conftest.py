@@ -20,7 +20,7 @@ from tests.apps import dispose, make_test_app, require_service, reset_postgres
 from tests.browser_support import CHROMIUM, ClosedBeforeSending
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_admin
 from tests.forms import csrf_token_of, sign_in
-from tests.smtp import accept_smtp_login, free_port, running_smtp_server, server_tls_context
+from tests.smtp import accept_smtp_login, running_smtp_server, server_tls_context
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -298,9 +298,14 @@ def hung_smtp_server():
 
 
 @pytest.fixture
-def closed_port() -> int:
-    """A port that was just bound and closed: connecting is refused at once (a mail server that is down)."""
-    return free_port()
+def closed_port():
+    """A port bound but never listening: connecting is refused at once (a mail server that is down).
+
+    The socket stays bound for the whole test, so no SMTP server the test starts can be given this port.
+    """
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
 
 
 @pytest.fixture
