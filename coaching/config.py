@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,8 @@ class Config:
     PRACTICE_EMAIL: str | None = None  # shown to visitors; defaults to COACH_EMAIL
     POSTS_PER_PAGE = 10
     HSTS_ENABLED: bool | None = None  # default: on in production, off in development
+    TIME_ZONE = "UTC"  # the practice's own IANA zone (e.g. Europe/London): admin and email times show in it
+    COACH_NAME: str | None = None  # the From name of the coach's replies; defaults to SITE_NAME
 
     # Contact intake and email delivery.
     PRIVACY_NOTICE_VERSION = "2026-11-25"  # change when /privacy changes; stored with each consent
@@ -132,6 +135,14 @@ def finalise(config: dict, instance_path: Path) -> None:
         config["PRACTICE_EMAIL"] = config["COACH_EMAIL"]
     if not config.get("MAIL_DEFAULT_SENDER"):
         config["MAIL_DEFAULT_SENDER"] = (f"{config['SITE_NAME']} website", config["COACH_EMAIL"])
+    if not config.get("COACH_NAME"):
+        config["COACH_NAME"] = config["SITE_NAME"]
+    try:
+        ZoneInfo(config["TIME_ZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"TIME_ZONE {config['TIME_ZONE']!r} is not a known time zone: use an IANA name such as Europe/London."
+        ) from exc
     if config["HSTS_ENABLED"] is None:
         config["HSTS_ENABLED"] = not development
     if config["SESSION_COOKIE_SECURE"] is None:

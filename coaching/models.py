@@ -158,6 +158,8 @@ class Inquiry(db.Model):
         index=True,
     )
     spam_reason: Mapped[str | None] = mapped_column(String(100))
+    # Seconds from the form being shown to it being sent (None when the page's stamp was unreadable).
+    fill_seconds: Mapped[int | None] = mapped_column(Integer)
     # One per rendered form: a double-click or a resent form makes one inquiry (REL-10).
     submission_token: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -191,6 +193,8 @@ class EmailKind(enum.Enum):
     COACH_NOTIFICATION = "coach_notification"
     VISITOR_ACKNOWLEDGEMENT = "visitor_acknowledgement"
     ADMIN_REPLY = "admin_reply"
+    SPAM_DIGEST = "spam_digest"
+    PASSWORD_RESET = "password_reset"
 
 
 class OutboxMessage(db.Model):
@@ -209,6 +213,8 @@ class OutboxMessage(db.Model):
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
     recipient: Mapped[str] = mapped_column(String(254))
     reply_to: Mapped[str | None] = mapped_column(String(254))
+    # The From name when it isn't the site's default (a reply goes out under the coach's own name).
+    sender_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
@@ -315,3 +321,19 @@ class ErasureRecord(db.Model):
     inquiries: Mapped[int] = mapped_column(Integer, default=0)
     emails: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PendingSubmission(db.Model):
+    """What the coach sent after her session ended, kept only until she signs in again (at most a day)."""
+
+    __tablename__ = "pending_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    # A hash of the token kept in her browser's session: the row is hers, in that browser only.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    view_args: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    fields: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of [name, value] pairs
+    had_file: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
