@@ -19,6 +19,7 @@ bp = Blueprint("auth", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 PENDING_KEY = "pending_second_factor"
 SIGNED_IN_AT_KEY, LAST_SEEN_KEY = "admin_since", "admin_seen"  # read by the admin guard (SEC-10)
+PENDING_SUBMISSION_KEY = "pending_submission"  # a form kept while signed out (admin/resume.py)
 
 
 def safe_next(target: str | None) -> str:
@@ -64,7 +65,7 @@ def login():
     accounts.forget_failures(form.email.data)
     db.session.commit()
     if user.totp_enabled:
-        session.clear()
+        _fresh_session()
         session[PENDING_KEY] = {"user": user.get_id(), "at": utcnow().timestamp(),
                                 "next": next_url}
         return redirect(url_for("auth.second_factor"))
@@ -98,6 +99,14 @@ def second_factor():
     return _finish_sign_in(user, pending["next"])
 
 
+def _fresh_session() -> None:
+    """Empty the session for a sign-in (SEC-10), keeping only the token of a form kept while signed out."""
+    kept = session.get(PENDING_SUBMISSION_KEY)
+    session.clear()
+    if kept:
+        session[PENDING_SUBMISSION_KEY] = kept
+
+
 def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> None:
     """Log the admin in to this session and stamp when it began (or keep signed_in_at) and was last seen."""
     login_user(user, remember=False)
@@ -108,7 +117,7 @@ def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> N
 
 def _finish_sign_in(user: AdminUser, next_url: str):
     """SEC-10: start a new session for the signed-in admin and note when it began."""
-    session.clear()
+    _fresh_session()
     start_admin_session(user)
     user.last_sign_in_at = utcnow()
     db.session.commit()

@@ -128,11 +128,14 @@ def purge_inquiries_command() -> None:
     """Erase inquiries older than INQUIRY_RETENTION_DAYS (default 365), with their emails and notes.
 
     Run it daily (cron, a systemd timer). An audit record keeps the ids and counts, never the content.
+    Forms the coach sent after her session ended, kept for more than a day, go too.
     """
     from .inquiries import purge_expired
+    from .pending_submissions import purge_old
 
     days = current_app.config["INQUIRY_RETENTION_DAYS"]
     record = purge_expired()
+    purge_old()
     db.session.commit()
     if record is None:
         click.echo(f"No inquiries older than {days} days; nothing erased.")

@@ -36,7 +36,9 @@ class Config:
     # Contact intake and email delivery.
     PRIVACY_NOTICE_VERSION = "2026-11-25"  # change when /privacy changes; stored with each consent
     REPLY_EXPECTATION = "within two working days"  # shown on the thank-you page
-    CONTACT_MIN_FILL_SECONDS = 3  # faster than this looks like a bot (never a maximum)
+    CONTACT_MIN_FILL_SECONDS = 3  # faster than this is flagged to the coach (still delivered; never a maximum)
+    CONTACT_SPAM_LINKS = 4  # a message with this many links goes to spam
+    SPAM_DIGEST_HOUR = 18  # the hour (in TIME_ZONE) of the one daily "messages put in spam" email
     CONTACT_RATE_LIMIT = "5 per 10 minutes"  # messages sent per visitor address
     SEND_ACKNOWLEDGEMENT = True  # a short "message received" email to the visitor
     NOTIFY_INCLUDE_MESSAGE = True  # false: the coach's email holds only a link to the inquiry

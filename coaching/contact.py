@@ -15,6 +15,7 @@ from .extensions import db, limiter
 from .forms import ContactForm
 from .intake import prepare_new_form, record_inquiry
 from .outbox import kick_delivery
+from .templating import format_clock
 
 bp = Blueprint("contact", __name__)
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def token_rejected(error: CSRFError):
 def rate_limited(error: RateLimitExceeded):
     """Too many messages from one address: keep the text and say when sending works again."""
     retry_at = _retry_time()
-    when = f"after {retry_at:%H:%M} UTC" if retry_at else "in a few minutes"
+    when = f"after {format_clock(retry_at)}" if retry_at else "in a few minutes"
     # Flask-Limiter adds the Retry-After header itself (RATELIMIT_HEADERS_ENABLED).
     return render_form(ContactForm(), notice=(
         "You've sent several messages in a short time, so I've paused sending from your connection "

@@ -207,7 +207,7 @@ def save_post(post: Post | None, values: PostValues) -> Post:
         post.cover_alt = values.cover_alt or None
         post.cover_caption = values.cover_caption or None
         post.cover_credit = values.cover_credit or None
-        post.disclaimer = values.disclaimer.strip() or None
+        post.disclaimer = (values.disclaimer or "").strip() or None
         post.tags = tags_named(tag_names(values.tags))
         set_body(post, values.body.replace("\r\n", "\n").strip() + "\n")
         _keep_old_address(post, old_slug)

@@ -246,10 +246,12 @@ def add_note(inquiry: Inquiry, text: str, admin_id: int) -> InquiryNote:
 
 
 def send_reply(inquiry: Inquiry, subject: str, body: str, admin_id: int) -> OutboxMessage:
-    """Queue the coach's reply (From the site, Reply-To the coach), record it, mark the inquiry replied."""
+    """Queue the coach's reply (From COACH_NAME at the site's address, Reply-To the coach, their message quoted
+    below), record it, and mark the inquiry replied."""
     body = body.replace("\r\n", "\n")
     message = compose_email(inquiry, EmailKind.ADMIN_REPLY, inquiry.email, current_app.config["COACH_EMAIL"],
-                            subject, "admin_reply", body=body)
+                            subject, "admin_reply", sender_name=current_app.config["COACH_NAME"], body=body,
+                            inquiry=inquiry)
     db.session.add(message)
     _event(inquiry, body, admin_id, kind=NoteKind.REPLY)
     inquiry.status = InquiryStatus.REPLIED

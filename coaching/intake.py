@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +17,13 @@ from .extensions import db
 from .forms import ContactForm, topic_label
 from .models import EmailKind, Inquiry, InquiryStatus, OutboxMessage
 from .outbox import compose_email
+from .spam_digest import note_spam_for_digest
 from .templating import absolute_url
 
 log = logging.getLogger(__name__)
+
+LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+LINK_MARKUP = re.compile(r"\[url[=\]]|\[link=|<a\s[^>]*href", re.IGNORECASE)
 
 
 @dataclass
@@ -45,16 +50,30 @@ def prepare_new_form(form: ContactForm) -> None:
     form.submission_token.data = _new_token()
 
 
-def spam_reason(form: ContactForm, now: datetime) -> str | None:
-    """Why a submission looks automated (honeypot filled, sent implausibly fast), or None."""
-    if form.website.data:
-        return "honeypot field filled"
+def fill_seconds(form: ContactForm, now: datetime) -> int | None:
+    """Seconds from the form being shown to it being sent, or None if the page's stamp is unreadable."""
     try:
         started = int(_signer().unsign(form.form_started.data or "").decode())
     except (BadSignature, ValueError):
         return None  # an old or odd page: no timing judgement rather than a false positive
-    if now.timestamp() - started < current_app.config["CONTACT_MIN_FILL_SECONDS"]:
-        return "sent faster than a person can type"
+    return max(0, int(now.timestamp()) - started)
+
+
+def spam_reason(form: ContactForm) -> str | None:
+    """Why a submission is surely automated, or None.
+
+    Only strong signals count. Speed alone never does: people with dystonia often write elsewhere,
+    dictate, or paste, so a fast send is kept, delivered and merely flagged (see unusual_speed).
+    """
+    if form.website.data:
+        return "honeypot field filled"  # a field people can't see or reach; only programs fill it
+    message = form.message.data or ""
+    if LINK_MARKUP.search(message):
+        # Forum markup for links: spam tools write it; nobody typing in a plain-text box does.
+        return "link markup for another website (BBCode or HTML)"
+    links = len(LINK.findall(message))
+    if links >= current_app.config["CONTACT_SPAM_LINKS"]:
+        return f"{links} links in the message"
     return None
 
 
@@ -68,7 +87,7 @@ def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResu
     existing = db.session.scalar(select(Inquiry).where(Inquiry.submission_token == token))
     if existing is not None:
         return IntakeResult(existing, created=False)
-    reason = spam_reason(form, now)
+    reason = spam_reason(form)
     inquiry = Inquiry(
         name=form.name.data,
         email=form.email.data,
@@ -79,6 +98,7 @@ def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResu
         privacy_notice_version=current_app.config["PRIVACY_NOTICE_VERSION"],
         status=InquiryStatus.SPAM if reason else InquiryStatus.NEW,
         spam_reason=reason,
+        fill_seconds=fill_seconds(form, now),
         submission_token=token,
         created_at=now,
     )
@@ -86,6 +106,8 @@ def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResu
     db.session.flush()  # the id goes into the coach's link
     if reason is None:
         queue_inquiry_emails(inquiry)
+    else:
+        note_spam_for_digest(now)
     return IntakeResult(inquiry, created=True)
 
 
@@ -104,6 +126,8 @@ def coach_notification(inquiry: Inquiry) -> OutboxMessage:
         "topic": topic_label(inquiry.topic),
         "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
         "inquiry_url": absolute_url("admin.inquiry", inquiry_id=inquiry.id),
+        "unusual": unusual_speed(inquiry),
+        "speed_explanation": SPEED_EXPLANATION,
     }
     return compose_email(
         inquiry, EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
@@ -118,3 +142,15 @@ def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
         inquiry, EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
         f"Your message to {config['SITE_NAME']} has arrived", "visitor_acknowledgement",
     )
+
+
+SPEED_EXPLANATION = ("faster than anyone types, so it was probably pasted, dictated or filled in by the browser. "
+                     "It may also come from a program, so take care with any links in it.")
+
+
+def unusual_speed(inquiry: Inquiry) -> str | None:
+    """"Sent 2 s after the page opened" when a message came faster than typing allows (delivered all the same)."""
+    seconds = inquiry.fill_seconds
+    if seconds is None or seconds >= current_app.config["CONTACT_MIN_FILL_SECONDS"]:
+        return None
+    return f"Sent {seconds} s after the page opened"

@@ -140,11 +140,14 @@ def resend(message: OutboxMessage) -> None:
 
 
 def compose_email(inquiry, kind, recipient: str, reply_to: str | None, subject: str, template: str, /,
-                  **context) -> OutboxMessage:
-    """A queued email row, its plain and HTML bodies rendered from templates/email/<template>.txt/.html."""
+                  sender_name: str | None = None, **context) -> OutboxMessage:
+    """A queued email row, its plain and HTML bodies rendered from templates/email/<template>.txt/.html.
+
+    sender_name replaces the From name of MAIL_DEFAULT_SENDER (the address stays the site's).
+    """
     return OutboxMessage(
         inquiry=inquiry, kind=kind, message_id=new_message_id(), recipient=recipient, reply_to=reply_to,
-        subject=subject,
+        subject=subject, sender_name=sender_name,
         body_text=render_template(f"email/{template}.txt", **context),
         body_html=render_template(f"email/{template}.html", **context),
     )
@@ -250,9 +253,12 @@ def _claim(message_id: int, now: datetime) -> _Claimed | None:
 
 def _build_message(row: OutboxMessage) -> Message:
     """The Flask-Mail message for a row, with the row's stable Message-ID."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if row.sender_name:
+        sender = (row.sender_name, _sender_address(sender))
     message = Message(
         subject=row.subject,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=sender,
         recipients=[row.recipient],
         reply_to=row.reply_to,
         body=row.body_text,
@@ -355,10 +361,13 @@ def _write_mail_file(claimed: _Claimed, now: datetime) -> None:
     log.info("mail: no MAIL_SERVER set; wrote outbox message %d to %s", claimed.id, shown)
 
 
+def _sender_address(sender) -> str:
+    """The address of a sender setting: a string ("Name <a@b>") or a (name, address) pair."""
+    return sender[1] if isinstance(sender, tuple | list) else parseaddr(sender or "")[1]
+
+
 def _sender_domain() -> str | None:
-    """The domain of MAIL_DEFAULT_SENDER (a string or a (name, address) pair), if there is an app."""
+    """The domain of MAIL_DEFAULT_SENDER, if there is an app."""
     if not has_app_context():
         return None
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER")
-    address = sender[1] if isinstance(sender, tuple | list) else parseaddr(sender or "")[1]
-    return address.rpartition("@")[2] or None
+    return _sender_address(current_app.config.get("MAIL_DEFAULT_SENDER")).rpartition("@")[2] or None

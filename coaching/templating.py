@@ -6,8 +6,9 @@ import hashlib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, make_response, request, url_for
+from flask import Flask, Response, current_app, has_app_context, make_response, request, url_for
 
 
 def format_date(value: datetime | None) -> str:
@@ -18,8 +19,33 @@ def format_date(value: datetime | None) -> str:
 
 
 def format_moment(value: datetime | None) -> str:
-    """A moment as the admin and the coach's emails show it: "12 Mar 2025, 14:05 UTC"."""
-    return "" if value is None else value.strftime("%d %b %Y, %H:%M UTC")
+    """A moment as the admin and the coach's emails show it, in the practice's TIME_ZONE: "12 Mar 2025, 14:05 GMT"."""
+    if value is None:
+        return ""
+    return f"{value.astimezone(practice_zone()):%d %b %Y}, {format_clock(value)}"
+
+
+def format_clock(value: datetime) -> str:
+    """A time of day in the practice's TIME_ZONE, with the zone named: "14:05 GMT"."""
+    local = value.astimezone(practice_zone())
+    return f"{local:%H:%M} {zone_name(local)}"
+
+
+def practice_zone() -> ZoneInfo:
+    """The practice's own time zone (TIME_ZONE; UTC outside an app)."""
+    return _zone(current_app.config["TIME_ZONE"] if has_app_context() else "UTC")
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for a name, looked up once."""
+    return ZoneInfo(name)
+
+
+def zone_name(local: datetime) -> str:
+    """The zone's short name at that moment ("GMT", "BST", "CET"), or "UTC+04" where it has none."""
+    abbreviation = local.tzname() or "UTC"
+    return f"UTC{abbreviation}" if abbreviation[:1] in "+-" else abbreviation
 
 
 @lru_cache(maxsize=512)

@@ -268,12 +268,13 @@ def test_reply_errors_keep_what_was_typed(app, admin_client, token, fields, erro
 
 
 def test_reply_arrives_from_the_site_with_reply_to_the_coach(smtp_server, smtp_app, admin_user):
-    """REL-04: does a real SMTP server receive the reply, to the visitor, From the site, Reply-To the coach?"""
-    app = smtp_app(smtp_server.port, COACH_EMAIL="ruth@coach.example",
+    """REL-04: does the reply reach the visitor From the coach's name at the site, Reply-To her, quoting them?"""
+    app = smtp_app(smtp_server.port, COACH_EMAIL="ruth@coach.example", COACH_NAME="Ruth Ōkawa",
                    MAIL_DEFAULT_SENDER=("Hope for Dystonia website", "website@hopefordystonia.example"))
     client = app.test_client()
     sign_in(client)
-    inquiry_id = add_inquiry(app, name="Zoë", email="zoe@example.org", status=InquiryStatus.READ)
+    inquiry_id = add_inquiry(app, name="Zoë", email="zoe@example.org", status=InquiryStatus.READ,
+                             message="First line\nSecond line")
     token = csrf_token_of(client, "/admin/inquiries")
     post(client, token, f"/admin/inquiries/{inquiry_id}/reply", subject="Re: your message", body="Dear Zoë,\nYes.")
     with app.app_context():
@@ -281,9 +282,12 @@ def test_reply_arrives_from_the_site_with_reply_to_the_coach(smtp_server, smtp_a
     [mail] = smtp_server.received
     assert mail.rcpt_tos == ["zoe@example.org"]
     message = mail.message
-    assert message["From"] == "Hope for Dystonia website <website@hopefordystonia.example>"
+    assert message["From"] == "Ruth Ōkawa <website@hopefordystonia.example>"
     assert message["Reply-To"] == "ruth@coach.example" and message["Subject"] == "Re: your message"
-    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n").startswith("Dear Zoë,\nYes.\n")
+    plain = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.startswith("Dear Zoë,\nYes.\n")
+    assert "Zoë wrote:\n> First line\n> Second line\n" in plain
+    assert "<blockquote>" in message.get_body(("html",)).get_content()
     assert load(app, inquiry_id).emails[0].status is OutboxStatus.SENT
 
 

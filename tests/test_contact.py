@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from coaching.extensions import db
-from coaching.models import Inquiry, InquiryStatus, OutboxMessage, OutboxStatus
+from coaching.models import EmailKind, Inquiry, InquiryStatus, OutboxMessage, OutboxStatus
 from tests.factories import row_count
 from tests.forms import contact_form_fields, submit_contact
 
@@ -161,17 +161,19 @@ def test_visitor_session_survives_a_browser_restart(client):
 
 
 def test_honeypot_is_kept_as_spam_and_not_emailed(client, app):
-    """Is a submission with the honeypot filled thanked, kept as spam and never emailed?"""
+    """Is a submission with the honeypot filled thanked, kept as spam, and emailed to nobody (only counted)?"""
     response = submit_contact(client, dict(VALID, website="http://spam.example"))
     assert response.status_code == 303
     with app.app_context():
         inquiry = db.session.scalar(select(Inquiry))
         assert inquiry.status is InquiryStatus.SPAM and inquiry.spam_reason == "honeypot field filled"
-    assert row_count(app, OutboxMessage) == 0
+        assert inquiry.emails == []
+        [digest] = db.session.scalars(select(OutboxMessage)).all()
+        assert digest.kind is EmailKind.SPAM_DIGEST and digest.inquiry_id is None
 
 
-def test_too_fast_is_kept_as_spam_but_slow_is_fine(app_factory):
-    """Is a form sent faster than CONTACT_MIN_FILL_SECONDS kept as spam, and a slow one (no maximum) fine?"""
+def test_a_fast_send_is_delivered_not_hidden(app_factory):
+    """Is a form sent faster than CONTACT_MIN_FILL_SECONDS kept as new and emailed, with its speed noted?"""
     from coaching.intake import _signer
 
     app = app_factory(CONTACT_MIN_FILL_SECONDS=3)
@@ -181,8 +183,12 @@ def test_too_fast_is_kept_as_spam_but_slow_is_fine(app_factory):
         three_days_ago = _signer().sign(str(int(time.time()) - 3 * 24 * 3600)).decode()
     submit_contact(client, dict(VALID, form_started=three_days_ago))
     with app.app_context():
-        statuses = [i.status for i in db.session.scalars(select(Inquiry).order_by(Inquiry.id))]
-    assert statuses == [InquiryStatus.SPAM, InquiryStatus.NEW]
+        fast, slow = db.session.scalars(select(Inquiry).order_by(Inquiry.id))
+        assert fast.status is slow.status is InquiryStatus.NEW
+        assert fast.fill_seconds in (0, 1) and slow.fill_seconds >= 3 * 24 * 3600
+        assert [e.kind for e in fast.emails] == [EmailKind.COACH_NOTIFICATION, EmailKind.VISITOR_ACKNOWLEDGEMENT]
+        assert "after the page opened" in fast.emails[0].body_text
+        assert "after the page opened" not in slow.emails[0].body_text
 
 
 def test_double_click_makes_one_inquiry_and_one_set_of_emails(client, app):

@@ -2,7 +2,8 @@
 
 Every view needs a signed-in admin (sign-in itself lives in auth.py); sessions end after
 ADMIN_IDLE_MINUTES without a request and ADMIN_SESSION_HOURS in all (SEC-10); responses are
-never cached (PRIV-03). The views live in inbox.py, posts.py and account.py.
+never cached (PRIV-03). The views live in inbox.py, posts.py and account.py; a form sent after the
+session ended is kept and brought back by resume.py.
 """
 
 from __future__ import annotations
@@ -19,24 +20,42 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.before_request
 def require_signed_in_admin():
-    """Send anyone not signed in (or whose session has run out) to the sign-in page."""
+    """Send anyone not signed in (or whose session has run out) to the sign-in page, keeping what they sent."""
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return _to_sign_in(_ended_session_admin_id(),
+                           "Your sign-in here has ended (you signed out elsewhere, or the password was changed).")
     now = utcnow().timestamp()
     idle_limit = current_app.config["ADMIN_IDLE_MINUTES"] * 60
     total_limit = current_app.config["ADMIN_SESSION_HOURS"] * 3600
     since, seen = session.get(SIGNED_IN_AT_KEY, 0), session.get(LAST_SEEN_KEY, 0)
     if now - seen > idle_limit or now - since > total_limit:
+        admin_id = current_user.id
         logout_user()
         session.clear()
-        flash("For your security you were signed out after a while without activity. Please sign in again.",
-              "info")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return _to_sign_in(admin_id, "For your security you were signed out after a while without activity.")
     session[LAST_SEEN_KEY] = now
     return None
+
+
+def _ended_session_admin_id() -> int | None:
+    """The admin whose session this was, if it was one that has since been ended (signed out elsewhere)."""
+    user_id, _, _version = str(session.get("_user_id") or "").partition(":")
+    return int(user_id) if user_id.isdigit() else None
+
+
+def _to_sign_in(admin_id: int | None, why: str):
+    """Redirect to sign in; a form she posted is kept for her and comes back filled once she has."""
+    if request.method == "POST" and admin_id is not None:
+        resume.keep_submission(admin_id)
+        flash(f"{why} What you sent has not been saved yet, but it is kept: sign in again and you will be "
+              "back on the same form with everything you typed.", "info")
+        return redirect(url_for("auth.login", next=url_for("admin.resume_submission")), code=303)
+    if admin_id is not None:
+        flash(f"{why} Please sign in again.", "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 bp.after_request(no_store)
 
 
-from . import account, inbox, posts  # noqa: E402,F401  (views register on bp)
+from . import account, inbox, posts, resume  # noqa: E402,F401  (views register on bp)

@@ -14,7 +14,9 @@ from ..auth import SIGNED_IN_AT_KEY, start_admin_session
 from ..extensions import db
 from ..forms import ChangePasswordForm, ConfirmPasswordForm, SecondFactorForm
 from ..models import AdminUser
+from ..pending_submissions import Pending
 from . import bp
+from .resume import restores
 
 PENDING_SECRET_KEY = "pending_totp_secret"
 
@@ -59,6 +61,12 @@ def change_password():
                 flash("Your password has been changed. Any other signed-in devices have been signed out.", "info")
                 return redirect(url_for("admin.account"))
     return _page(400, password_form=form)
+
+
+@restores("admin.change_password", "admin.turn_off_two_factor", "admin.two_factor_setup", refills=False)
+def _resume_account(pending: Pending):
+    """The account page again: passwords and codes are never kept, so they are typed again."""
+    return redirect(url_for("admin.account"), code=303)
 
 
 def _stay_signed_in(user: AdminUser) -> None:

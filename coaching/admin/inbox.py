@@ -15,10 +15,13 @@ from .. import inquiries
 from ..database import utcnow
 from ..extensions import db
 from ..forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm, topic_label
+from ..intake import SPEED_EXPLANATION, unusual_speed
 from ..models import Inquiry, InquiryStatus, OutboxMessage
 from ..outbox import kick_delivery
 from ..paging import page_number
+from ..pending_submissions import Pending
 from . import bp
+from .resume import restores
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ def inbox_helpers() -> dict:
         "status_labels": inquiries.STATUS_LABELS,
         "email_labels": inquiries.EMAIL_LABELS,
         "note_labels": inquiries.NOTE_LABELS,
+        "unusual_speed": unusual_speed,
+        "speed_explanation": SPEED_EXPLANATION,
     }
 
 
@@ -134,6 +139,27 @@ def inquiry_action(inquiry_id: int, action: str):
         kick_delivery()
     flash(message, "info")
     return _to_inquiry(item)
+
+
+@restores("admin.reply_to_inquiry", "admin.add_inquiry_note")
+def _resume_inquiry_form(pending: Pending):
+    """The inquiry page with the reply or note that was sent after the session ended, filled in."""
+    item = _get(pending.view_args["inquiry_id"])
+    if pending.endpoint == "admin.reply_to_inquiry":
+        return _detail(item, reply_form=InquiryReplyForm(formdata=pending.formdata))
+    return _detail(item, note_form=NoteForm(formdata=pending.formdata))
+
+
+@restores("admin.search_inquiries")
+def _resume_search(pending: Pending):
+    """The inbox with the search that was sent after the session ended, typed in."""
+    return _list_page(_current_filter(), InboxSearchForm(formdata=pending.formdata))
+
+
+@restores("admin.erase_by_address")
+def _resume_erase_by_address(pending: Pending):
+    """The erase-by-address page with the address that was typed."""
+    return render_template("admin/inquiry_erase_address.html", form=EraseByEmailForm(formdata=pending.formdata))
 
 
 @bp.post("/inquiries/<int:inquiry_id>/notes")

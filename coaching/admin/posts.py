@@ -10,10 +10,13 @@ from flask_login import current_user
 from .. import editing, post_archive
 from ..content import PostFileError, render_markdown
 from ..database import utcnow
+from ..extensions import db
 from ..forms import ImportPostsForm, PostForm
 from ..images import ImageRejected
 from ..models import Post
+from ..pending_submissions import Pending
 from . import bp
+from .resume import restores
 
 # The room a form's text fields need beside its file (MAX_FORM_MEMORY_SIZE caps each at 500 kB anyway).
 FORM_TEXT_ALLOWANCE = 1024 * 1024
@@ -78,6 +81,13 @@ def _editor(post: Post | None):
             flash("Your changes are saved and on the site." if saved.is_published else "Your draft is saved.", "info")
             return redirect(url_for("admin.edit_post", post_id=saved.id), code=303)
     return _render_editor(form, post)
+
+
+@restores("admin.new_post", "admin.edit_post")
+def _resume_editor(pending: Pending):
+    """The editor filled with a post sent after the session ended (as a new post if that one was deleted since)."""
+    post = db.session.get(Post, pending.view_args["post_id"]) if "post_id" in pending.view_args else None
+    return _render_editor(PostForm(formdata=pending.formdata, current_post=post), post)
 
 
 def _render_editor(form: PostForm, post: Post | None, preview_html: str | None = None):
