@@ -104,3 +104,17 @@ def test_instance_config_file_is_read(tmp_path, monkeypatch):
                      instance_path=tmp_path)
     assert app.config["SITE_NAME"] == "From instance"
     assert app.config["POSTS_PER_PAGE"] == 4
+
+
+def test_an_unknown_time_zone_is_refused_by_name(tmp_path):
+    """Does TIME_ZONE=Mars/Olympus stop start-up with a message that names it and shows a valid one?"""
+    with pytest.raises(ConfigError, match=r"'Mars/Olympus' is not a known time zone.*Europe/London"):
+        create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "TIME_ZONE": "Mars/Olympus"},
+                   instance_path=tmp_path)
+
+
+def test_coach_name_defaults_to_the_site_name(tmp_path):
+    """Is the From name of the coach's replies the site's name until COACH_NAME is set?"""
+    default = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY}, instance_path=tmp_path)
+    named = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "COACH_NAME": "Ruth"}, instance_path=tmp_path)
+    assert default.config["COACH_NAME"] == "Hope for Dystonia" and named.config["COACH_NAME"] == "Ruth"

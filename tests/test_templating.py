@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from coaching.templating import format_date
+import pytest
+
+from coaching.templating import format_date, format_moment
 
 
 def test_dates_read_like_the_old_site():
@@ -35,3 +37,16 @@ def test_fonts_and_images_are_first_party(client, seeded):
             target = match.group(1)
             is_page_link = 'rel="canonical"' in match.group(0)
             assert target.startswith("/") or is_page_link, (url, target)
+
+
+@pytest.mark.parametrize(("zone", "shown"), [
+    ("UTC", "01 Jul 2026, 12:00 UTC"),
+    ("Europe/London", "01 Jul 2026, 13:00 BST"),
+    ("America/New_York", "01 Jul 2026, 08:00 EDT"),
+    ("Asia/Dubai", "01 Jul 2026, 16:00 UTC+04"),
+])
+def test_moments_show_in_the_practice_time_zone_with_its_name(app_factory, zone, shown):
+    """Are admin and email times shown in TIME_ZONE, with the zone named beside them?"""
+    app = app_factory(TIME_ZONE=zone)
+    with app.app_context():
+        assert format_moment(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == shown
