@@ -78,7 +78,7 @@ def assert_link_refused(client, response) -> None:
     assert response.status_code == 303 and response.headers["Location"] == FORM_PAGE
     page = client.get(FORM_PAGE)
     html = text_of(page)
-    assert page.status_code == 400
+    assert page.status_code == 400 and page.headers["Cache-Control"] == "no-store"
     assert "This link can't be used" in html and 'href="/admin/forgot-password"' in html
     assert "new_password" not in html
 
@@ -116,6 +116,7 @@ def test_the_email_reaches_exactly_the_admin_with_a_link_that_works(mail_app, sm
 
     opened = open_link(client, link)
     assert opened.status_code == 303 and opened.headers["Location"] == FORM_PAGE  # the token leaves the address
+    assert opened.headers["Cache-Control"] == "no-store"
     form = client.get(FORM_PAGE)
     assert form.status_code == 200 and form.headers["Cache-Control"] == "no-store"
     assert text_of(form).count('autocomplete="new-password"') == 2 and "onpaste" not in text_of(form)
@@ -142,6 +143,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(mail_app, smtp_ser
         client = mail_app.test_client()
         response = ask_for_link(client, email=email)
         page = client.get(response.headers["Location"])
+        assert page.headers["Cache-Control"] == "no-store"
         answers.append((response.status_code, response.headers["Location"], page.status_code, text_of(page)))
         if email != ADMIN_EMAIL:
             assert delivered_links(mail_app, smtp_server) == []
