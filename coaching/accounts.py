@@ -124,11 +124,16 @@ class Throttle:
 
 def sign_in_throttle(email: str, remote_address: str, now: datetime | None = None) -> Throttle:
     """SEC-07: after 5 failures in an hour (per account or address), wait 15 s, doubling to 15 min."""
+    return _throttle(((SignInAttempt.account_key, account_key(email)),
+                      (SignInAttempt.remote_address, remote_address)), now)
+
+
+def _throttle(keys, now: datetime | None) -> Throttle:
+    """The longest wait any of these (column, value) keys owes: 5 free in an hour, then 15 s doubling."""
     now = now or utcnow()
     since = now - THROTTLE_WINDOW
     longest = None
-    for column, value in ((SignInAttempt.account_key, account_key(email)),
-                          (SignInAttempt.remote_address, remote_address)):
+    for column, value in keys:
         failures, latest = db.session.execute(
             select(func.count(), func.max(SignInAttempt.created_at))
             .where(column == value, SignInAttempt.created_at > since)
@@ -147,6 +152,52 @@ def record_failure(email: str, remote_address: str, now: datetime | None = None)
     db.session.add(SignInAttempt(account_key=account_key(email), remote_address=remote_address,
                                  created_at=now or utcnow()))
     log.warning("sign-in failed for account key %s… from %s", account_key(email)[:12], remote_address)
+
+
+# Password-reset requests and refused reset links are counted in the same table as failed
+# sign-ins, under keys of their own: the account key hashes "reset:" + the address typed, and
+# the network address is stored as "reset:<ip>" (requests) or "reset-link:<ip>" (bad links).
+# sign_in_throttle looks only at its own keys, so asking for reset emails (or a stranger asking
+# in the coach's name) never slows her ordinary sign-in, a successful sign-in never wipes the
+# reset count, and her own requests never stop the link she was sent from opening.
+RESET_REQUEST_PREFIX = "reset:"
+RESET_LINK_PREFIX = "reset-link:"
+
+
+def _prefixed_address(prefix: str, remote_address: str) -> str:
+    """A network address under a counter's own prefix, cut to fit the column."""
+    return (prefix + remote_address)[:64]
+
+
+def _reset_account_key(email: str) -> str:
+    """The account key reset requests for this address are counted under (never sign-in's own)."""
+    return account_key(RESET_REQUEST_PREFIX + normalise_email(email))
+
+
+def reset_request_throttle(email: str, remote_address: str, now: datetime | None = None) -> Throttle:
+    """Whether a reset email may be asked for now: 5 an hour per account and per address, then waits."""
+    return _throttle(((SignInAttempt.account_key, _reset_account_key(email)),
+                      (SignInAttempt.remote_address, _prefixed_address(RESET_REQUEST_PREFIX, remote_address))), now)
+
+
+def record_reset_request(email: str, remote_address: str, now: datetime | None = None) -> None:
+    """Count a reset request, whether or not the address has an account (the caller commits)."""
+    db.session.add(SignInAttempt(account_key=_reset_account_key(email),
+                                 remote_address=_prefixed_address(RESET_REQUEST_PREFIX, remote_address),
+                                 created_at=now or utcnow()))
+
+
+def reset_link_throttle(remote_address: str, now: datetime | None = None) -> Throttle:
+    """Whether reset links may be tried from this address now (5 refused links an hour, then waits)."""
+    return _throttle(((SignInAttempt.remote_address, _prefixed_address(RESET_LINK_PREFIX, remote_address)),), now)
+
+
+def record_bad_reset_link(remote_address: str, now: datetime | None = None) -> None:
+    """Count a forged, expired or used reset link (the caller commits); logged without the link."""
+    stored = _prefixed_address(RESET_LINK_PREFIX, remote_address)
+    db.session.add(SignInAttempt(account_key=account_key(stored), remote_address=stored,
+                                 created_at=now or utcnow()))
+    log.warning("password reset link refused (forged, expired or used) from %s", remote_address)
 
 
 def forget_failures(email: str) -> None:

@@ -8,16 +8,18 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import accounts
+from . import accounts, password_reset
 from .database import utcnow
 from .extensions import db
-from .forms import SecondFactorForm, SignInForm
+from .forms import ForgotPasswordForm, ResetPasswordForm, SecondFactorForm, SignInForm
 from .models import AdminUser
+from .outbox import kick_delivery
 from .security import no_store
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 PENDING_KEY = "pending_second_factor"
+RESET_LINK_KEY = "password_reset_link"  # an opened reset link, kept here rather than in the address bar
 SIGNED_IN_AT_KEY, LAST_SEEN_KEY = "admin_since", "admin_seen"  # read by the admin guard (SEC-10)
 PENDING_SUBMISSION_KEY = "pending_submission"  # a form kept while signed out (admin/resume.py)
 
@@ -34,11 +36,15 @@ def safe_next(target: str | None) -> str:
 bp.after_request(no_store)
 
 
+def _wait_message(throttle: accounts.Throttle) -> str:
+    """How long to wait before trying again, in words."""
+    return (f"Too many attempts. For your account's safety, please wait {throttle.minutes} "
+            f"minute{'s' if throttle.minutes != 1 else ''}, then try again.")
+
+
 def _throttled(form, throttle: accounts.Throttle, template: str):
     """The form again, with how long to wait before trying (nothing was checked)."""
-    message = (f"Too many attempts. For your account's safety, please wait {throttle.minutes} "
-               f"minute{'s' if throttle.minutes != 1 else ''}, then try again.")
-    return (render_template(template, form=form, problem=message), 429)
+    return (render_template(template, form=form, problem=_wait_message(throttle)), 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -136,3 +142,63 @@ def logout():
     session.clear()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# --- A forgotten password: a link by email (the service is password_reset.py) ---
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a link to choose a new password; every address gets the same answer (no enumeration)."""
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return (render_template("auth/forgot_password.html", form=form),
+                200 if not form.errors else 400)
+    queued = password_reset.request_reset(form.email.data, request.remote_addr or "unknown")
+    db.session.commit()
+    if queued:
+        kick_delivery()
+    return redirect(url_for("auth.reset_email_sent"), code=303)
+
+
+@bp.get("/forgot-password/sent")
+def reset_email_sent():
+    """Check your email: the same page whether or not the address has an account."""
+    return render_template("auth/reset_email_sent.html",
+                           lifetime_minutes=int(password_reset.LINK_LIFETIME.total_seconds() // 60))
+
+
+@bp.get("/reset-password/<token>")
+def reset_password_link(token: str):
+    """The emailed link: keep its token in the session and leave the address at once (history, Referer)."""
+    session[RESET_LINK_KEY] = password_reset.remember_link(token)
+    return redirect(url_for("auth.reset_password"), code=303)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_password():
+    """Choose a new password with an opened link; then sign in again, second factor and all."""
+    address = request.remote_addr or "unknown"
+    throttle = accounts.reset_link_throttle(address)
+    if not throttle.allowed:
+        return render_template("auth/reset_link_invalid.html", problem=_wait_message(throttle)), 429
+    user = password_reset.user_for_link(session.get(RESET_LINK_KEY))
+    if user is None:
+        if session.pop(RESET_LINK_KEY, None) is not None:  # counted once, not on every reload
+            accounts.record_bad_reset_link(address)
+            db.session.commit()
+        return render_template("auth/reset_link_invalid.html", problem=None), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.choose_new_password(user, form.new_password.data)
+        except accounts.PasswordRejected as exc:
+            form.new_password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()  # the link is spent, and no session of the old password lives on here
+            flash("Your password has been changed. Sign in with your new password.", "info")
+            return redirect(url_for("auth.login"), code=303)
+    return (render_template("auth/reset_password.html", form=form),
+            200 if not form.errors else 400)

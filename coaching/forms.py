@@ -182,6 +182,22 @@ class ConfirmPasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
 
 
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a link to choose a new password: the address of the admin account."""
+
+    email = EmailField("Email address", filters=[_strip],
+                       validators=email_validators("Enter the email address of your account"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """Choose a new password from a reset link: twice, to catch a slip of the finger (paste allowed)."""
+
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
+    confirm_password = PasswordField("New password again",
+                                     validators=[DataRequired("Enter the new password again")])
+    validate_confirm_password = ChangePasswordForm.validate_confirm_password
+
 # --- The coach's inbox (coaching/admin/inbox.py) ---
 
 REPLY_MAX_LENGTH = 10_000

@@ -7,7 +7,8 @@ import re
 from coaching.extensions import db
 from tests.factories import row_count
 
-PUBLIC_ADMIN_ENDPOINTS = {"auth.login", "auth.second_factor"}
+PUBLIC_ADMIN_ENDPOINTS = {"auth.login", "auth.second_factor", "auth.forgot_password", "auth.reset_email_sent",
+                          "auth.reset_password_link", "auth.reset_password"}
 SAMPLE_VALUES = {"id": "1", "inquiry_id": "1", "post_id": "1", "slug": "x", "name": "x.png",
                  "message_id": "1", "filename": "x"}
 
