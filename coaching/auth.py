@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
 from . import accounts, password_reset
 from .database import utcnow
@@ -14,6 +15,7 @@ from .extensions import db
 from .forms import ForgotPasswordForm, ResetPasswordForm, SecondFactorForm, SignInForm
 from .models import AdminUser
 from .outbox import kick_delivery
+from .pending_submissions import kept_form
 from .security import no_store
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
@@ -50,7 +52,10 @@ def _throttled(form, throttle: accounts.Throttle, template: str):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with address and password; then the second factor if it is turned on."""
-    next_url = safe_next(request.args.get("next"))
+    # A form kept while she was signed out comes back first, however she reached this page.
+    wanted = request.args.get("next") or (url_for("admin.resume_submission")
+                                           if session.get(PENDING_SUBMISSION_KEY) else None)
+    next_url = safe_next(wanted)
     if current_user.is_authenticated:
         return redirect(next_url)
     form = SignInForm()
@@ -197,8 +202,21 @@ def reset_password():
         else:
             db.session.commit()
             logout_user()
-            session.clear()  # the link is spent, and no session of the old password lives on here
+            _fresh_session()  # the link is spent, and no session of the old password lives on here
             flash("Your password has been changed. Sign in with your new password.", "info")
             return redirect(url_for("auth.login"), code=303)
     return (render_template("auth/reset_password.html", form=form),
             200 if not form.errors else 400)
+
+
+@bp.errorhandler(CSRFError)
+def token_rejected(error: CSRFError):
+    """A rejected form token (say, the browser was closed): the same form again, with the address typed."""
+    log.info("sign-in form token rejected: %s", error.description)
+    typed = kept_form(request.form)
+    notice = ("For your security the page had to be opened afresh, so nothing was sent yet. "
+              "Please check it and send it again.")
+    if request.endpoint == "auth.forgot_password":
+        return render_template("auth/forgot_password.html", form=ForgotPasswordForm(formdata=typed),
+                               problem=notice), 400
+    return render_template("auth/login.html", form=SignInForm(formdata=typed), problem=notice), 400

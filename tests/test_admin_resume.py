@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 from sqlalchemy import select, update
 
 from coaching.database import utcnow
@@ -152,3 +153,22 @@ def test_a_stale_form_token_while_signed_in_gives_the_form_back_filled(app, admi
     page = html.unescape(text_of(response))
     assert response.status_code == 400 and "STALE-TOKEN-REPLY" in page
     assert "couldn't accept that form" in page and "nothing you typed was lost" in page
+
+
+def test_signing_in_without_a_next_address_still_brings_back_what_was_kept(app, admin_client, admin_user):
+    """Does signing in from a plain /admin/login (no ?next=) go to the kept form first?"""
+    token = csrf_token_of(admin_client, "/admin/posts/new")
+    let_session_lapse(admin_client)
+    post(admin_client, token, "/admin/posts/new", **POST)
+    assert sign_in(admin_client).headers["Location"] == "/admin/resume"
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/admin/forgot-password"])
+def test_a_rejected_token_on_sign_in_pages_keeps_the_address(client, admin_user, path):
+    """A11Y-01: with a stale token, do the sign-in and forgot-password forms come back with the address typed?"""
+    response = client.post(path, data={"csrf_token": "stale", "email": "coach-typed@example.org",
+                                       "password": "TYPED-SECRET-passphrase"})
+    page = html.unescape(text_of(response))
+    assert response.status_code == 400 and "<h1>" in page
+    assert 'value="coach-typed@example.org"' in page and "nothing was sent yet" in page
+    assert "TYPED-SECRET" not in page
