@@ -70,29 +70,8 @@
     message.addEventListener("input", function () { showCount(); announceCount(); });
   }
 
-  // One submission per press, however many clicks; enabled again if the page comes back.
-  var button = form.querySelector("button[type=submit]");
-  var idleText = button ? button.textContent : "";
-  form.addEventListener("submit", function (event) {
-    if (form.getAttribute("data-sending") === "true") {
-      event.preventDefault();
-      return;
-    }
-    form.setAttribute("data-sending", "true");
-    if (button) {
-      button.disabled = true;
-      button.setAttribute("aria-disabled", "true");
-      button.textContent = button.getAttribute("data-sending-text") || idleText;
-    }
-  });
-  window.addEventListener("pageshow", function () {
-    form.removeAttribute("data-sending");
-    if (button) {
-      button.disabled = false;
-      button.removeAttribute("aria-disabled");
-      button.textContent = idleText;
-    }
-  });
+  // One submission per press, however many clicks; enabled again if the page comes back (submit-once.js).
+  if (window.hfdSubmitOnce) { window.hfdSubmitOnce(form); }
 
   var summary = document.getElementById("error-summary");
   if (summary && document.activeElement !== summary) { summary.focus(); }
