@@ -149,6 +149,11 @@ def status_counts(query: str = "") -> dict[str, int]:
     return counts
 
 
+def count_new() -> int:
+    """How many inquiries are new (not yet opened): one COUNT on the status index."""
+    return db.session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.status == InquiryStatus.NEW))
+
+
 def preview(message: str, length: int = PREVIEW_LENGTH) -> str:
     """The start of a message on one line, cut at a word near `length` characters."""
     text = " ".join(message.split())

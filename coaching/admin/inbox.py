@@ -21,6 +21,7 @@ from ..outbox import kick_delivery
 from ..paging import page_number
 from ..pending_submissions import Pending
 from . import bp
+from .after_save import confirm_in_section, draft_key, draft_saved
 from .resume import restores
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def inbox_helpers() -> dict:
         "note_labels": inquiries.NOTE_LABELS,
         "unusual_speed": unusual_speed,
         "speed_explanation": SPEED_EXPLANATION,
+        "new_inquiry_count": inquiries.count_new,  # called once, by the admin navigation
     }
 
 
@@ -51,9 +53,9 @@ def _get(inquiry_id: int) -> Inquiry:
     return db.get_or_404(Inquiry, inquiry_id)
 
 
-def _to_inquiry(inquiry: Inquiry):
-    """See the inquiry again after a change (post/redirect/get)."""
-    return redirect(url_for("admin.inquiry", inquiry_id=inquiry.id), code=303)
+def _to_inquiry(inquiry: Inquiry, section: str | None = None):
+    """See the inquiry again after a change (post/redirect/get), opened at a section if given."""
+    return redirect(url_for("admin.inquiry", inquiry_id=inquiry.id, _anchor=section), code=303)
 
 
 def _current_filter() -> inquiries.InboxFilter:
@@ -171,8 +173,9 @@ def add_inquiry_note(inquiry_id: int):
         return _detail(item, note_form=form, status=400)
     inquiries.add_note(item, form.note.data, current_user.id)
     db.session.commit()
-    flash("Your note has been added to the timeline.", "info")
-    return _to_inquiry(item)
+    draft_saved(draft_key("note", item.id))
+    confirm_in_section("timeline", "Your note has been added to the timeline.")
+    return _to_inquiry(item, "timeline")
 
 
 @bp.post("/inquiries/<int:inquiry_id>/reply")
@@ -185,8 +188,9 @@ def reply_to_inquiry(inquiry_id: int):
     inquiries.send_reply(item, form.subject.data, form.body.data, current_user.id)
     db.session.commit()
     kick_delivery()
-    flash("Your reply is on its way. You can follow it under Emails below.", "info")
-    return _to_inquiry(item)
+    draft_saved(draft_key("reply", item.id))
+    confirm_in_section("reply", "Your reply is on its way. You can follow it under Emails below.")
+    return _to_inquiry(item, "reply")
 
 
 @bp.post("/inquiries/<int:inquiry_id>/emails/<int:message_id>/resend")

@@ -16,6 +16,7 @@ from ..images import ImageRejected
 from ..models import Post
 from ..pending_submissions import Pending
 from . import bp
+from .after_save import draft_key, draft_saved
 from .resume import restores
 
 # The room a form's text fields need beside its file (MAX_FORM_MEMORY_SIZE caps each at 500 kB anyway).
@@ -79,6 +80,7 @@ def _editor(post: Post | None):
                                     "Choose a different one")
         else:
             flash("Your changes are saved and on the site." if saved.is_published else "Your draft is saved.", "info")
+            draft_saved(draft_key("post", post.id if post else None))  # the browser's copy is no longer needed
             return redirect(url_for("admin.edit_post", post_id=saved.id), code=303)
     return _render_editor(form, post)
 
