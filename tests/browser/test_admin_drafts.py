@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 from sqlalchemy import func, select
 
-from coaching.models import EmailKind, InquiryStatus, OutboxMessage
+from coaching.content import set_body
+from coaching.database import utcnow
+from coaching.extensions import db
+from coaching.models import EmailKind, InquiryStatus, OutboxMessage, Post, PostStatus
 from tests.browser_support import assert_axe_clean
-from tests.factories import add_inquiry
+from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_inquiry
 
 pytestmark = pytest.mark.browser
 
@@ -18,11 +22,6 @@ RESTORED = "were restored from this browser"
 
 def add_post(app, title: str, body: str = "The saved words.") -> int:
     """A draft post stored straight in the live site's database: its id."""
-    from coaching.content import set_body
-    from coaching.database import utcnow
-    from coaching.extensions import db
-    from coaching.models import Post, PostStatus
-
     with app.app_context():
         post = Post(slug=f"draft-test-{uuid.uuid4().hex[:10]}", title=title, author="Hope for Dystonia",
                     status=PostStatus.DRAFT, updated_at=utcnow())
@@ -41,6 +40,13 @@ def wait_for_draft(page, key: str, text: str) -> None:
     """Wait until the browser's draft for this form holds the text (it is saved after typing pauses)."""
     page.wait_for_function("([key, text]) => (localStorage.getItem('hfd-draft:' + key) || '').includes(text)",
                            arg=[key, text])
+
+
+def replies_to(app, inquiry_id: int) -> int:
+    """How many replies to this inquiry are in the outbox."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.inquiry_id == inquiry_id, OutboxMessage.kind == EmailKind.ADMIN_REPLY))
 
 
 def accept_leaving(page) -> list[str]:
@@ -116,6 +122,36 @@ def test_a_reply_survives_a_failed_send_and_a_reload_and_is_gone_once_sent(admin
     assert page.get_by_text(RESTORED).count() == 0
 
 
+def test_a_reply_survives_a_lost_connection_and_an_ended_session(admin_page, live_app):
+    """Is a reply kept when the request never arrives, and when the session had ended before she pressed Send?"""
+    inquiry_id = add_inquiry(live_app, name="Patchy Signal", status=InquiryStatus.READ)
+    key, words = f"reply-{inquiry_id}", "Written on a train with patchy signal."
+    page = admin_page
+    page.goto(f"/admin/inquiries/{inquiry_id}")
+    page.get_by_label("Your reply").fill(words)
+    page.route("**/reply", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Send reply").click()
+    page.wait_for_load_state()
+    page.unroute("**/reply")
+    assert replies_to(live_app, inquiry_id) == 0
+    page.goto(f"/admin/inquiries/{inquiry_id}")
+    assert page.get_by_label("Your reply").input_value() == words
+    assert RESTORED in page.locator(f"#draft-notice-{key}").inner_text()
+
+    page.context.clear_cookies()  # the session ends while the page is open
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send reply").click()  # refused, whichever page says so
+    assert replies_to(live_app, inquiry_id) == 0
+    page.goto("/admin/login")
+    page.get_by_label("Email address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/inquiries")
+    page.goto(f"/admin/inquiries/{inquiry_id}")
+    assert page.get_by_label("Your reply").input_value() == words
+    assert stored_draft(page, key)["fields"]["body"] == words
+
+
 def test_a_note_is_kept_until_it_is_added(admin_page, live_app):
     """Is a half-written note kept through a reload, and forgotten once it is on the timeline?"""
     inquiry_id = add_inquiry(live_app, name="Note Reader", status=InquiryStatus.READ)
@@ -180,10 +216,6 @@ def test_leaving_the_editor_with_unsaved_changes_asks_first_and_not_after_saving
 
 def test_a_double_click_sends_one_reply(admin_page, live_app, monkeypatch):
     """REL-10: do two presses of Send reply, the second while the first is on its way, send one reply?"""
-    import time
-
-    from coaching.extensions import db
-
     # The reply is stored, then the answer takes a second: time for a second press to reach a second request.
     monkeypatch.setattr("coaching.admin.inbox.kick_delivery", lambda: time.sleep(1))
     inquiry_id = add_inquiry(live_app, name="Double Clicker", status=InquiryStatus.READ)
@@ -196,10 +228,7 @@ def test_a_double_click_sends_one_reply(admin_page, live_app, monkeypatch):
     page.wait_for_timeout(300)
     page.mouse.click(*centre)
     page.wait_for_url(f"**/admin/inquiries/{inquiry_id}#reply")
-    with live_app.app_context():
-        replies = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.inquiry_id == inquiry_id, OutboxMessage.kind == EmailKind.ADMIN_REPLY))
-    assert replies == 1
+    assert replies_to(live_app, inquiry_id) == 1
 
 
 @pytest.mark.parametrize("width", [375, 1280])
