@@ -10,7 +10,7 @@ from sqlalchemy import event
 from coaching.extensions import db
 from coaching.models import InquiryStatus, OutboxMessage, OutboxStatus
 from tests.factories import add_inquiry
-from tests.forms import post, text_of
+from tests.forms import csrf_token_of, post, sign_in, text_of
 from tests.test_admin_posts import submit, write_post
 
 
@@ -193,3 +193,22 @@ def test_the_admin_scripts_load_from_the_site_only(app, admin_client):
     for name in ("drafts", "submit-once"):
         assert re.search(rf'<script src="/static/js/{name}\.js\?v=\w+" defer></script>', page)
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+
+
+@pytest.mark.parametrize(("path", "fields", "sent_back", "fresh"), [
+    ("reply", {"subject": "Re: hello", "body": "Typed slowly."}, "reply", "note"),
+    ("notes", {"note": "To remember."}, "note", "reply"),
+])
+def test_a_form_brought_back_after_signing_in_again_wins_over_its_draft(
+        app, admin_client, admin_user, path, fields, sent_back, fresh):
+    """Is only the form that /admin/resume fills (after the session ended) marked as the server's values?"""
+    inquiry_id = add_inquiry(app, status=InquiryStatus.READ)
+    token = csrf_token_of(admin_client, f"/admin/inquiries/{inquiry_id}")
+    with admin_client.session_transaction() as session:
+        session["admin_seen"] -= 31 * 60  # idle past ADMIN_IDLE_MINUTES
+    assert post(admin_client, token, f"/admin/inquiries/{inquiry_id}/{path}", **fields).status_code == 303
+    sign_in(admin_client, next_url="/admin/resume")
+    page = text_of(admin_client.get("/admin/resume"))
+    assert f'data-draft-key="{sent_back}-{inquiry_id}" data-draft-from-server>' in page
+    assert f'data-draft-key="{fresh}-{inquiry_id}">' in page
+    assert saved_drafts(page) == []
