@@ -93,7 +93,7 @@ def test_a_new_post_survives_a_reload_and_a_closed_tab_and_is_forgotten_once_sav
 
 
 def test_a_reply_survives_a_failed_send_and_a_reload_and_is_gone_once_sent(admin_page, live_app):
-    """Is a reply kept when sending fails (no subject) and after a reload, and forgotten once it is sent?"""
+    """A11Y-06: is a reply kept when sending fails (no subject) and after a reload, and forgotten once sent?"""
     inquiry_id = add_inquiry(live_app, name="Draft Reader", status=InquiryStatus.READ)
     key, words = f"reply-{inquiry_id}", "Mornings suit me best; shall we talk on Tuesday?"
     page = admin_page
@@ -123,7 +123,7 @@ def test_a_reply_survives_a_failed_send_and_a_reload_and_is_gone_once_sent(admin
 
 
 def test_a_reply_survives_a_lost_connection_and_an_ended_session(admin_page, live_app):
-    """Is a reply kept when the request never arrives, and when the session had ended before she pressed Send?"""
+    """A11Y-06: is a reply kept when the request never arrives, and when her session had ended before Send?"""
     inquiry_id = add_inquiry(live_app, name="Patchy Signal", status=InquiryStatus.READ)
     key, words = f"reply-{inquiry_id}", "Written on a train with patchy signal."
     page = admin_page
