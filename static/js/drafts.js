@@ -151,33 +151,49 @@
     // Sent back after a submission: nothing shown is saved yet, and it is what the draft now holds.
     var unsavedFromStart = form.hasAttribute("data-draft-from-server");
     var sending = false;
+    var owned = false;  // this page wrote or restored the draft, so it may delete it (not another tab's)
+    var typedSinceKept = false;
 
     function changed() {
       return unsavedFromStart || differ(valuesOf(form), shown);
     }
 
     function keepNow() {
-      if (changed()) { write(key, valuesOf(form)); } else { forget(key); }
+      typedSinceKept = false;
+      if (changed()) {
+        write(key, valuesOf(form));
+        owned = true;
+      } else if (owned) {
+        forget(key);  // changed back to what the page showed
+        owned = false;
+      }
     }
 
     if (store) {
       var draft = read(key);
       if (unsavedFromStart) {
         write(key, shown);
+        owned = true;
       } else if (draft && differ(draft.fields, shown)) {
         fill(form, draft.fields);
+        owned = true;
         showRestored(form, key, draft.savedAt, function () {
           fill(form, shown);
           forget(key);
+          owned = false;
         });
       } else if (draft) {
         forget(key);  // the page already shows it
       }
-      var keepSoon = debounce(keepNow, SAVE_DELAY_MS);
+      var keepLater = debounce(keepNow, SAVE_DELAY_MS);
+      var keepSoon = function () {
+        typedSinceKept = true;
+        keepLater();
+      };
       form.addEventListener("input", keepSoon);
       form.addEventListener("change", keepSoon);
-      document.addEventListener("visibilitychange", function () {
-        if (document.visibilityState === "hidden" && !sending) { keepNow(); }
+      document.addEventListener("visibilitychange", function () {  // the tab may be closed next: keep it now
+        if (document.visibilityState === "hidden" && typedSinceKept && !sending) { keepNow(); }
       });
     }
 
