@@ -1,0 +1,100 @@
+"""Layout for shaky hands and slow connections: no layout shift while fonts load, error links that show the
+whole field, Tab from consent to Send, 44 px stand-alone links, and an admin without the public footer."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_PAGES = {
+    "home": "/",
+    "blog": "/blog/",
+    "post": "/blog/psychedelics-and-neuroplasticity",
+    "tag": "/blog/tag/research",
+    "search": "/blog/search?q=neuroplasticity",
+    "search-empty": "/blog/search?q=zebra",
+    "roadmap": "/roadmap",
+    "contact": "/contact",
+    "privacy": "/privacy",
+    "not-found": "/no-such-page",
+}
+# Static URLs carry ?v=<hash>, so a glob ending in .woff2 would match none of them.
+FONT_URL = re.compile(r"\.woff2(\?|$)")
+FONT_DELAY_SECONDS = 0.45
+
+# The browser's own layout-shift entries (what Lighthouse reports as CLS), read once shifts have settled.
+LAYOUT_SHIFT = """() => new Promise(resolve => {
+    let total = 0;
+    new PerformanceObserver(list => {
+        for (const entry of list.getEntries()) { if (!entry.hadRecentInput) { total += entry.value; } }
+    }).observe({type: "layout-shift", buffered: true});
+    setTimeout(() => resolve(total), 250);
+})"""
+FONTS_SETTLED = """() => document.fonts.ready.then(() => new Promise(
+    resolve => requestAnimationFrame(() => requestAnimationFrame(resolve))))"""
+
+
+def slow_fonts(page) -> None:
+    """Hold every font request back for a moment, as on a slow phone connection."""
+
+    def delay(route):
+        time.sleep(FONT_DELAY_SECONDS)  # only the font requests are routed, so only they wait
+        route.continue_()
+
+    page.route(FONT_URL, delay)  # routing also turns the HTTP cache off: every page fetches its fonts afresh
+
+
+def rendered_fonts(page, selector: str) -> list[str]:
+    """The fonts the browser really drew the first element matching selector with (Chrome DevTools Protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return [font["familyName"] for font in fonts]
+
+
+def cumulative_layout_shift(page, path: str) -> float:
+    """Load the page and add up its layout shifts (those not caused by input) once its fonts have settled."""
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.evaluate(FONTS_SETTLED)
+    return page.evaluate(LAYOUT_SHIFT)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
+def test_page_does_not_shift_while_fonts_load(page, name, width):
+    """Is the cumulative layout shift at most 0.02 while the page loads with slow fonts?"""
+    page.set_viewport_size({"width": width, "height": 640 if width == 375 else 900})
+    slow_fonts(page)
+    shift = cumulative_layout_shift(page, PUBLIC_PAGES[name])
+    assert shift <= 0.02, f"{name} at {width} px: CLS {shift:.3f}"
+    # The late font is never swapped in: the page keeps the size-matched local fallback (Liberation Sans here).
+    assert rendered_fonts(page, "h1") != ["Atkinson Hyperlegible"]
+
+
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
+def test_page_does_not_shift_with_fonts_in_the_cache(page, name):
+    """On a later visit, with the fonts cached and used, is the layout shift at most 0.02 on a phone?"""
+    page.set_viewport_size({"width": 375, "height": 640})
+    page.goto(PUBLIC_PAGES[name])
+    page.wait_for_load_state("networkidle")
+    shift = cumulative_layout_shift(page, PUBLIC_PAGES[name])
+    assert rendered_fonts(page, "h1") == ["Atkinson Hyperlegible"]
+    assert shift <= 0.02, f"{name}: CLS {shift:.3f}"
+
+
+def test_each_font_is_fetched_once(page):
+    """Is each font file requested once, so a preload is the very request the stylesheet uses?"""
+    page.goto(PUBLIC_PAGES["post"])
+    page.wait_for_load_state("networkidle")
+    fonts = [url for url in page.requests_made if FONT_URL.search(url)]
+    assert fonts
+    assert len(fonts) == len(set(fonts))
