@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.browser_support import ARTIFACTS, focused
+
 pytestmark = pytest.mark.browser
 
 PUBLIC_PAGES = {
@@ -36,6 +38,11 @@ LAYOUT_SHIFT = """() => new Promise(resolve => {
 })"""
 FONTS_SETTLED = """() => document.fonts.ready.then(() => new Promise(
     resolve => requestAnimationFrame(() => requestAnimationFrame(resolve))))"""
+
+IN_VIEWPORT = """selectors => selectors.map(selector => {
+    const box = document.querySelector(selector).getBoundingClientRect();
+    return {selector, top: box.top, bottom: box.bottom, inside: box.top >= 0 && box.bottom <= window.innerHeight};
+})"""
 
 
 def slow_fonts(page) -> None:
@@ -98,3 +105,39 @@ def test_each_font_is_fetched_once(page):
     fonts = [url for url in page.requests_made if FONT_URL.search(url)]
     assert fonts
     assert len(fonts) == len(set(fonts))
+
+
+def contact_form_with_errors(page) -> None:
+    """Open the contact form on a small phone (375 × 640) and send it empty, so every field has an error."""
+    page.set_viewport_size({"width": 375, "height": 640})
+    page.goto("/contact")
+    page.get_by_role("button", name="Send my message").click()
+    page.wait_for_selector("#error-summary")
+
+
+@pytest.mark.parametrize(("field_id", "label"), [("message", "label[for=message]"),
+                                                  ("consent", "label[for=consent]")])
+def test_error_summary_link_shows_label_field_and_message(page, field_id, label):
+    """A11Y-05: does following an error summary link bring the field, its label and its message into view?"""
+    contact_form_with_errors(page)
+    page.locator(f"#error-summary a[href='#{field_id}']").click()
+    assert focused(page)["id"] == field_id
+    page.wait_for_timeout(100)  # let any scrolling finish
+    boxes = page.evaluate(IN_VIEWPORT, [label, f"#{field_id}", f"#{field_id}-error"])
+    # The viewport the reader sees (a full-page screenshot would resize it and lose the scroll position).
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / f"contact-error-link-{field_id}-375.png"))
+    assert [box for box in boxes if not box["inside"]] == []
+
+
+@pytest.mark.parametrize(("field_id", "label"), [("message", "label[for=message]"),
+                                                  ("consent", "label[for=consent]")])
+def test_error_link_without_javascript_still_shows_label_and_message(browser, live_server, field_id, label):
+    """A11Y-05: with JavaScript off, does the link's jump still leave the label and message in view?"""
+    context = browser.new_context(java_script_enabled=False, base_url=live_server)
+    page = context.new_page()
+    contact_form_with_errors(page)
+    page.locator(f"#error-summary a[href='#{field_id}']").click()
+    page.wait_for_timeout(100)
+    boxes = page.evaluate(IN_VIEWPORT, [label, f"#{field_id}", f"#{field_id}-error"])
+    context.close()
+    assert [box for box in boxes if not box["inside"]] == []
