@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser_support import ARTIFACTS, focused
+from tests.browser_support import ARTIFACTS, focused, press_tab
 
 pytestmark = pytest.mark.browser
 
@@ -141,3 +141,12 @@ def test_error_link_without_javascript_still_shows_label_and_message(browser, li
     boxes = page.evaluate(IN_VIEWPORT, [label, f"#{field_id}", f"#{field_id}-error"])
     context.close()
     assert [box for box in boxes if not box["inside"]] == []
+
+
+def test_tab_from_consent_goes_to_send(page):
+    """A11Y-02: is Send the next stop after the consent box, with the privacy link before it?"""
+    page.goto("/contact")
+    page.locator("#consent").focus()
+    assert press_tab(page)["text"] == "Send my message"
+    assert press_tab(page, "Shift+Tab")["id"] == "consent"
+    assert press_tab(page, "Shift+Tab")["href"] == "/privacy"
