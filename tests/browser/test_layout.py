@@ -44,6 +44,12 @@ IN_VIEWPORT = """selectors => selectors.map(selector => {
     return {selector, top: box.top, bottom: box.bottom, inside: box.top >= 0 && box.bottom <= window.innerHeight};
 })"""
 
+STAND_ALONE_LINKS = """() => Array.from(document.querySelectorAll('a[href]'))
+    .filter(a => a.parentElement.textContent.trim() === a.textContent.trim() && a.getClientRects().length)
+    .map(a => { const box = a.getBoundingClientRect();
+                return {text: a.textContent.trim(), height: box.height,
+                        left: box.left, right: box.right, top: box.top + scrollY, bottom: box.bottom + scrollY}; })"""
+
 
 def slow_fonts(page) -> None:
     """Hold every font request back for a moment, as on a slow phone connection."""
@@ -150,3 +156,41 @@ def test_tab_from_consent_goes_to_send(page):
     assert press_tab(page)["text"] == "Send my message"
     assert press_tab(page, "Shift+Tab")["id"] == "consent"
     assert press_tab(page, "Shift+Tab")["href"] == "/privacy"
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("path", [*PUBLIC_PAGES.values(), "/admin/login"])
+def test_stand_alone_links_are_at_least_44_px_tall(page, path, width):
+    """A11Y-04: is every link that stands alone in its block (not inside a sentence) at least 44 CSS px tall?"""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(path)
+    links = page.evaluate(STAND_ALONE_LINKS)
+    assert links, path
+    assert [link for link in links if link["height"] < 44] == []
+    assert too_close(links) == []
+
+
+def too_close(links: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of links less than 8 px apart (across or down, whichever gap is larger)."""
+    pairs = []
+    for index, one in enumerate(links):
+        for other in links[index + 1:]:
+            across = max(other["left"] - one["right"], one["left"] - other["right"])
+            down = max(other["top"] - one["bottom"], one["top"] - other["bottom"])
+            if max(across, down) < 8:
+                pairs.append((one["text"], other["text"]))
+    return pairs
+
+
+@pytest.mark.parametrize("path", ["/contact", "/admin/login"])
+def test_error_summary_links_are_big_and_apart(page, path):
+    """A11Y-04: are the error summary's links at least 44 px tall and 8 px apart, on a phone?"""
+    page.set_viewport_size({"width": 375, "height": 640})
+    page.goto(path)
+    page.locator("main button[type=submit]").last.click()
+    page.wait_for_selector("#error-summary")
+    summary = page.locator("#error-summary").inner_text()
+    links = [link for link in page.evaluate(STAND_ALONE_LINKS) if link["text"] in summary]
+    assert len(links) >= 2
+    assert [link for link in links if link["height"] < 44] == []
+    assert too_close(links) == []
