@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.browser_support import ARTIFACTS, focused, press_tab
+from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -194,3 +195,17 @@ def test_error_summary_links_are_big_and_apart(page, path):
     assert len(links) >= 2
     assert [link for link in links if link["height"] < 44] == []
     assert too_close(links) == []
+
+
+def test_sign_in_and_admin_pages_have_no_public_footer(page):
+    """Do the sign-in page and the admin leave out the public footer with its call to action and disclaimer?"""
+    page.goto("/admin/login")
+    pages = {"sign-in": page.content()}
+    page.get_by_label("Email address").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/inquiries")
+    for path in ("/admin/inquiries", "/admin/posts", "/admin/account"):
+        page.goto(path)
+        pages[path] = page.content()
+    assert [name for name, html in pages.items() if "site-footer" in html or "does not diagnose" in html] == []
