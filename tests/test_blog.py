@@ -44,7 +44,8 @@ def test_post_page_has_tags_share_links_and_a_way_to_get_in_touch(client, seeded
     assert 'href="/blog/tag/research"' in html
     assert "facebook.com/sharer" in html and "mailto:?subject=" in html
     assert 'href="/contact"' in html
-    assert "<script src" not in html  # no third-party (or any) scripts
+    # No third-party scripts; the only one is the site's own error-summary helper, on every page.
+    assert re.findall(r'<script src="([^"?]+)', html) == ["/static/js/error-summary.js"]
 
 
 def test_post_page_has_canonical_open_graph_twitter_and_json_ld(client, seeded):

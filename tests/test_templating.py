@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from flask import url_for
 
 from coaching.templating import format_date, format_moment
 
@@ -50,3 +51,22 @@ def test_moments_show_in_the_practice_time_zone_with_its_name(app_factory, zone,
     app = app_factory(TIME_ZONE=zone)
     with app.app_context():
         assert format_moment(datetime(2026, 7, 1, 12, 0, tzinfo=UTC)) == shown
+def test_preloaded_fonts_are_the_urls_the_stylesheet_uses(client):
+    """Does each page preload the regular and bold fonts at the very URL (content hash included) fonts.css asks for?"""
+    html = client.get("/").get_data(as_text=True)
+    preloads = re.findall(r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2" crossorigin>', html)
+    assert [url.split("?")[0] for url in preloads] == [
+        "/static/fonts/atkinson-hyperlegible-latin-400-normal.woff2",
+        "/static/fonts/atkinson-hyperlegible-latin-700-normal.woff2",
+    ]
+    css_url = re.search(r'href="(/static/css/fonts.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(css_url)
+    stylesheet = response.get_data(as_text=True)
+    response.close()
+    # fonts.css says url("../fonts/<file>?v=<hash>"): each must be the hash url_for gives that file now.
+    used = {"/static/" + url.removeprefix("../") for url in re.findall(r'url\("([^"]+\.woff2[^"]*)"\)', stylesheet)}
+    assert len(used) == 4
+    with client.application.test_request_context():
+        current = {url_for("static", filename=url.split("?")[0].removeprefix("/static/")) for url in used}
+    assert used == current, "a font file changed: put its new hash in fonts.css"
+    assert set(preloads) <= used

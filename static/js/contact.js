@@ -1,7 +1,8 @@
 // Progressive enhancement for the contact form; everything works without it.
 // - keeps a draft in sessionStorage while typing (cleared once the message has arrived),
 // - shows the characters left, announcing them politely only after typing pauses,
-// - stops a double-click sending twice, and moves focus to the error summary.
+// - stops a double-click sending twice.
+// (Focusing the error summary is error-summary.js's job, on every form of the site.)
 (function () {
   "use strict";
   var DRAFT_KEY = "hope-for-dystonia-contact-draft";
@@ -72,7 +73,4 @@
 
   // One submission per press, however many clicks; enabled again if the page comes back (submit-once.js).
   if (window.hfdSubmitOnce) { window.hfdSubmitOnce(form); }
-
-  var summary = document.getElementById("error-summary");
-  if (summary && document.activeElement !== summary) { summary.focus(); }
 })();
