@@ -6,6 +6,21 @@ from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Every public page and state a reader reaches without signing in: for axe, layout-shift and target-size checks.
+PUBLIC_PAGES = {
+    "home": "/",
+    "blog": "/blog/",
+    "post": "/blog/psychedelics-and-neuroplasticity",
+    "tag": "/blog/tag/research",
+    "search-results": "/blog/search?q=neuroplasticity",
+    "search-empty": "/blog/search?q=zebra",
+    "search-start": "/blog/search",
+    "roadmap": "/roadmap",
+    "contact": "/contact",
+    "contact-thanks": "/contact/thanks",
+    "privacy": "/privacy",
+    "not-found": "/no-such-page",
+}
 
 
 class ClosedBeforeSending:

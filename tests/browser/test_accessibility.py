@@ -6,46 +6,32 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser_support import AXE_OPTIONS, assert_axe_clean
+from tests.browser_support import AXE_OPTIONS, PUBLIC_PAGES, assert_axe_clean
 
 pytestmark = pytest.mark.browser
 
-PAGES = {
-    "home": "/",
-    "blog": "/blog/",
-    "post": "/blog/psychedelics-and-neuroplasticity",
-    "tag": "/blog/tag/research",
-    "search-results": "/blog/search?q=neuroplasticity",
-    "search-empty": "/blog/search?q=zebra",
-    "search-start": "/blog/search",
-    "roadmap": "/roadmap",
-    "contact": "/contact",
-    "contact-thanks": "/contact/thanks",
-    "privacy": "/privacy",
-    "not-found": "/no-such-page",
-}
 @pytest.mark.parametrize("width", [375, 1280])
-@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_page_has_no_axe_violations(page, name, width):
     """A11Y-09: does axe (WCAG 2.2 A/AA, target-size on) find 0 violations on this page at this width?"""
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(PAGES[name])
+    page.goto(PUBLIC_PAGES[name])
     assert_axe_clean(page, f"{name}-{width}")
 
 
-@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_page_reflows_at_320_px_without_sideways_scrolling(page, name):
     """A11Y-10: at 320 CSS px (400% zoom) does the page fit without horizontal scrolling?"""
     page.set_viewport_size({"width": 320, "height": 800})
-    page.goto(PAGES[name])
+    page.goto(PUBLIC_PAGES[name])
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
 
 
-@pytest.mark.parametrize("name", list(PAGES))
+@pytest.mark.parametrize("name", list(PUBLIC_PAGES))
 def test_page_makes_no_third_party_requests(page, live_server, name):
     """PRIV-03: does the page load everything (fonts, styles, images) from this site only?"""
-    page.goto(PAGES[name])
+    page.goto(PUBLIC_PAGES[name])
     page.wait_for_load_state("networkidle")
     assert page.requests_made
     assert [url for url in page.requests_made if not url.startswith(live_server)] == []

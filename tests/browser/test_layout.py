@@ -8,23 +8,11 @@ import time
 
 import pytest
 
-from tests.browser_support import ARTIFACTS, focused, press_tab
+from tests.browser_support import ARTIFACTS, PUBLIC_PAGES, focused, press_tab
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PUBLIC_PAGES = {
-    "home": "/",
-    "blog": "/blog/",
-    "post": "/blog/psychedelics-and-neuroplasticity",
-    "tag": "/blog/tag/research",
-    "search": "/blog/search?q=neuroplasticity",
-    "search-empty": "/blog/search?q=zebra",
-    "roadmap": "/roadmap",
-    "contact": "/contact",
-    "privacy": "/privacy",
-    "not-found": "/no-such-page",
-}
 # Static URLs carry ?v=<hash>, so a glob ending in .woff2 would match none of them.
 FONT_URL = re.compile(r"\.woff2(\?|$)")
 FONT_DELAY_SECONDS = 0.45
