@@ -10,8 +10,7 @@ from sqlalchemy import event
 from coaching.extensions import db
 from coaching.models import InquiryStatus, OutboxMessage, OutboxStatus
 from tests.factories import add_inquiry
-from tests.forms import csrf_token_of, post, sign_in, text_of
-from tests.test_admin_posts import submit, write_post
+from tests.forms import csrf_token_of, post, sign_in, submit, text_of, write_post
 
 
 def section(page: str, section_id: str) -> str:

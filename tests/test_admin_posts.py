@@ -19,73 +19,11 @@ from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, PostStatus
 from tests.factories import HOSTILE_MARKDOWN, opened, picture, row_count
-from tests.forms import csrf_token_of, post
+from tests.forms import csrf_token_of, editor_fields, post, post_closing_body, submit, write_post
 
 IMAGES = {kind: (picture(kind), mimetype) for kind, mimetype in (
     ("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"))}
 FIVE_MB = 5 * 1024 * 1024
-
-
-class _FormReader(HTMLParser):
-    """The fields of the editor form (<form class="post-form">) as a browser would submit them."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.in_form = False
-        self.textarea: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "form":
-            self.in_form = "post-form" in (attributes.get("class") or "")
-        elif self.in_form and tag == "input" and attributes.get("type") not in ("file", "submit"):
-            if attributes.get("type") != "checkbox" or "checked" in attributes:
-                self.fields[attributes["name"]] = attributes.get("value") or ""
-        elif self.in_form and tag == "textarea":
-            self.textarea = attributes["name"]
-            self.fields[self.textarea] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "textarea" and self.textarea:
-            value = self.fields[self.textarea]
-            self.fields[self.textarea] = value[2:] if value.startswith("\r\n") else value.removeprefix("\n")
-            self.textarea = None
-        elif tag == "form":
-            self.in_form = False
-
-    def handle_data(self, data):
-        if self.textarea:
-            self.fields[self.textarea] += data
-
-
-def form_fields(client, url: str) -> dict[str, str]:
-    """What the editor form at this URL would send if submitted as it is."""
-    reader = _FormReader()
-    reader.feed(client.get(url).get_data(as_text=True))
-    return reader.fields
-
-
-def submit(client, url: str = "/admin/posts/new", action: str = "save", image=None, **changes):
-    """Open the editor, change some fields (and choose an image: (bytes, filename)), then press a button."""
-    data = {**form_fields(client, url), **changes, "action": action}
-    if image is not None:
-        data["cover_file"] = (io.BytesIO(image[0]), image[1])
-    return post_closing_body(client, url, data)
-
-
-def post_closing_body(client, url: str, data: dict):
-    """POST a form, then close the temporary file Werkzeug's test client spools a large body into."""
-    response = client.post(url, data=data)
-    response.request.environ["wsgi.input"].close()
-    return response
-
-
-def write_post(client, title: str = "Breathing room", body: str = "Some calm words.", **fields) -> int:
-    """Create a draft through the editor and return its id."""
-    response = submit(client, title=title, body=body, **fields)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return int(re.search(r"/admin/posts/(\d+)/edit", response.headers["Location"]).group(1))
 
 
 def stored(app, post_id: int) -> Post | None:
@@ -185,7 +123,7 @@ def test_a_failed_save_keeps_every_value_and_explains_each_problem(app, admin_cl
 def test_editing_saves_the_changes(app, admin_client, make_post):
     """Does the editor show the post's values and save what is changed?"""
     post_id = make_post("gentle", title="Gentle", body="Old text.", tags=["calm"])
-    fields = form_fields(admin_client, f"/admin/posts/{post_id}/edit")
+    fields = editor_fields(admin_client, f"/admin/posts/{post_id}/edit")
     assert [fields[name] for name in ("title", "slug", "body", "tags")] == ["Gentle", "gentle", "Old text.", "calm"]
     response = submit(admin_client, f"/admin/posts/{post_id}/edit", body="New *text*.", excerpt="By hand.")
     assert response.status_code == 303
@@ -433,7 +371,7 @@ def test_an_image_needs_a_description_and_is_kept_while_it_is_written(app, admin
     assert row_count(app, Post) == 0
     carried = re.search(r'name="cover_upload" type="hidden" value="(uploads/[^"]+)"', html).group(1)
     assert f'src="/blog/media/{carried.removeprefix("uploads/")}"' in html
-    data = {**form_fields(admin_client, "/admin/posts/new"), "title": "Pictured", "body": "Words",
+    data = {**editor_fields(admin_client, "/admin/posts/new"), "title": "Pictured", "body": "Words",
             "cover_alt": "A green dot", "cover_upload": carried, "action": "save"}
     assert admin_client.post("/admin/posts/new", data=data).status_code == 303
     with app.app_context():
