@@ -73,8 +73,7 @@ def login():
         return (render_template(
             "auth/login.html", form=form,
             problem="The email address or password is not right. Check them and try again."), 400)
-    accounts.forget_failures(form.email.data)
-    db.session.commit()
+    db.session.commit()  # a renewed password hash, if any; failures are forgotten only after the code
     if user.totp_enabled:
         _fresh_session()
         session[PENDING_KEY] = {"user": user.get_id(), "at": utcnow().timestamp(),
@@ -128,6 +127,7 @@ def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> N
 
 def _finish_sign_in(user: AdminUser, next_url: str):
     """SEC-10: start a new session for the signed-in admin and note when it began."""
+    accounts.forget_failures(user.email)  # only now: wrong codes count until the whole sign-in succeeds
     _fresh_session()
     start_admin_session(user)
     user.last_sign_in_at = utcnow()

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coaching import accounts
 from coaching.extensions import db
-from coaching.models import AdminUser
+from coaching.models import AdminUser, SignInAttempt
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.forms import csrf_token_of, post, sign_in
 
@@ -229,3 +229,49 @@ def test_hash_is_argon2id_and_strong():
     hashed = accounts.hash_password("a long enough password")
     assert hashed.startswith("$argon2id$")
     assert int(re.search(r"m=(\d+)", hashed).group(1)) >= 65536
+
+
+def from_address(app, address: str):
+    """A new test client whose requests come from this network address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def failures_stored(app, email: str = ADMIN_EMAIL) -> int:
+    """How many failed sign-ins are stored under this address's account key."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(SignInAttempt)
+                                 .where(SignInAttempt.account_key == accounts.account_key(email)))
+
+
+def let_the_wait_pass(app, email: str = ADMIN_EMAIL, address: str = "192.0.2.250") -> None:
+    """Move every stored failure back by the account's current wait (plus a second), as if it had been sat out."""
+    with app.app_context():
+        wait = accounts.sign_in_throttle(email, address).wait or timedelta(0)
+        for attempt in db.session.scalars(select(SignInAttempt)):
+            attempt.created_at -= wait + timedelta(seconds=1)
+        db.session.commit()
+
+
+def test_the_right_password_does_not_reset_wrong_codes(app, admin_user):
+    """SEC-07: password then 5 wrong codes from 6 addresses, each as the wait ends: do the codes keep counting?"""
+    enable_totp(app, admin_user)
+    checked = []
+    for number in range(6):
+        let_the_wait_pass(app)
+        client = from_address(app, f"203.0.113.{number + 1}")
+        assert sign_in(client).status_code == 302  # the right password, once the wait is over
+        checked.append([post_code(client, "000000").status_code for _ in range(5)].count(400))
+    # 5 free, then one code per wait (15 s, 30 s, ...): not 5 more after every right password.
+    assert checked == [5, 1, 1, 1, 1, 1] and failures_stored(app) == 10
+
+
+def test_the_code_page_waits_per_account(app, admin_user):
+    """SEC-07: after 5 wrong codes from one address, does a code from another address wait too?"""
+    secret, _ = enable_totp(app, admin_user)
+    first, second = from_address(app, "203.0.113.1"), from_address(app, "203.0.113.2")
+    assert sign_in(first).status_code == 302 and sign_in(second).status_code == 302
+    for _ in range(5):
+        assert post_code(first, "000000").status_code == 400
+    assert post_code(second, pyotp.TOTP(secret).now()).status_code == 429
