@@ -1,4 +1,4 @@
-"""Admin accounts: passwords (argon2id), sign-in throttling, sessions, and the optional second factor."""
+"""Admin accounts: passwords (argon2id), sign-in throttling and device cookies, sessions, the second factor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 
 from .database import utcnow
@@ -29,6 +31,10 @@ FIRST_WAIT = timedelta(seconds=15)
 LONGEST_WAIT = timedelta(minutes=15)  # the real coach is never locked out for longer
 THROTTLE_WINDOW = timedelta(hours=1)
 RECOVERY_CODE_COUNT = 10
+DEVICE_COOKIE_SALT = "admin-device-cookie"
+DEVICE_COOKIE_LIFETIME = timedelta(days=365)
+DEVICE_FAILURES = 5  # wrong passwords or codes through one device cookie before it stops exempting
+DEVICE_KEY_PREFIX = "device:"
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 # argon2id with the library's defaults (64 MiB, 3 passes): SEC-09.
@@ -122,10 +128,16 @@ class Throttle:
         return max(1, -(-int(self.wait.total_seconds()) // 60)) if self.wait else 0
 
 
-def sign_in_throttle(email: str, remote_address: str, now: datetime | None = None) -> Throttle:
-    """SEC-07: after 5 failures in an hour (per account or address), wait 15 s, doubling to 15 min."""
-    return _throttle(((SignInAttempt.account_key, account_key(email)),
-                      (SignInAttempt.remote_address, remote_address)), now)
+def sign_in_throttle(email: str, remote_address: str, now: datetime | None = None,
+                     device: str | None = None) -> Throttle:
+    """SEC-07: after 5 failures in an hour (per account or address), wait 15 s, doubling to 15 min.
+
+    A trusted device (the key from trusted_device) skips the account's wait, never the address's.
+    """
+    keys = [(SignInAttempt.remote_address, remote_address)]
+    if device is None:
+        keys.append((SignInAttempt.account_key, account_key(email)))
+    return _throttle(keys, now)
 
 
 def _throttle(keys, now: datetime | None) -> Throttle:
@@ -147,11 +159,67 @@ def _throttle(keys, now: datetime | None) -> Throttle:
     return Throttle(wait=longest)
 
 
-def record_failure(email: str, remote_address: str, now: datetime | None = None) -> None:
-    """Count a failed sign-in (the caller commits); logged without the address or password."""
-    db.session.add(SignInAttempt(account_key=account_key(email), remote_address=remote_address,
-                                 created_at=now or utcnow()))
-    log.warning("sign-in failed for account key %s… from %s", account_key(email)[:12], remote_address)
+def record_failure(email: str, remote_address: str, now: datetime | None = None,
+                   device: str | None = None) -> None:
+    """Count a failed sign-in against the account, or a trusted device's own key (the caller commits)."""
+    key = device or account_key(email)
+    db.session.add(SignInAttempt(account_key=key, remote_address=remote_address, created_at=now or utcnow()))
+    log.warning("sign-in failed for %s key %s… from %s", "device" if device else "account", key[:12],
+                remote_address)
+
+
+# --- Device cookies (OWASP "Slow Down Online Guessing Attacks with Device Cookies") ---
+# After a full sign-in the browser gets a signed cookie naming the account and a random nonce.
+# A sign-in presenting it skips the account's wait (so guesses elsewhere can't lock the coach
+# out) but not the address's. Its failures are stored under a key of its own ("device:" + the
+# nonce, hashed), not the account's; after DEVICE_FAILURES it no longer exempts, so a stolen
+# cookie buys a few guesses at most. Nothing is stored until a device fails.
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    """The device cookies' serializer: SECRET_KEY under its own salt."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_COOKIE_SALT)
+
+
+def new_device_cookie(user: AdminUser) -> str:
+    """A signed device-cookie value for this account (its id and address hash) with a fresh nonce."""
+    return _device_serializer().dumps({"u": user.id, "a": account_key(user.email), "n": secrets.token_urlsafe(18)})
+
+
+def device_for(cookie: str | None, email: str) -> str | None:
+    """The device key of a genuine, unexpired device cookie for the account at this address, else None."""
+    if not cookie or len(cookie) > 300:
+        return None
+    try:
+        payload = _device_serializer().loads(cookie, max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()))
+    except BadData:
+        return None
+    if not isinstance(payload, dict) or payload.get("a") != account_key(email) or not isinstance(payload.get("n"), str):
+        return None
+    user_id = db.session.scalar(select(AdminUser.id).where(AdminUser.email == normalise_email(email)))
+    if user_id is None or payload.get("u") != user_id:
+        return None
+    return hashlib.sha256((DEVICE_KEY_PREFIX + payload["n"]).encode()).hexdigest()
+
+
+def trusted_device(cookie: str | None, email: str) -> str | None:
+    """The device key if this cookie may skip the account's wait (genuine, fewer than 5 failures), else None."""
+    device = device_for(cookie, email)
+    if device is None:
+        return None
+    failures = db.session.scalar(select(func.count()).select_from(SignInAttempt)
+                                 .where(SignInAttempt.account_key == device))
+    return device if failures < DEVICE_FAILURES else None
+
+
+def failures_since_last_sign_in(user: AdminUser, device: str | None = None) -> tuple[int, datetime | None]:
+    """How many sign-ins failed for this account (and this device) since it last signed in, and the latest."""
+    keys = [account_key(user.email)] + ([device] if device else [])
+    query = select(func.count(), func.max(SignInAttempt.created_at)).where(SignInAttempt.account_key.in_(keys))
+    if user.last_sign_in_at is not None:
+        query = query.where(SignInAttempt.created_at > user.last_sign_in_at)
+    count, latest = db.session.execute(query).one()
+    return count, latest
 
 
 # Password-reset requests and refused reset links are counted in the same table as failed

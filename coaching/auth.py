@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
@@ -17,6 +18,7 @@ from .models import AdminUser
 from .outbox import kick_delivery
 from .pending_submissions import kept_form
 from .security import no_store
+from .templating import format_moment
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ PENDING_KEY = "pending_second_factor"
 RESET_LINK_KEY = "password_reset_link"  # an opened reset link, kept here rather than in the address bar
 SIGNED_IN_AT_KEY, LAST_SEEN_KEY = "admin_since", "admin_seen"  # read by the admin guard (SEC-10)
 PENDING_SUBMISSION_KEY = "pending_submission"  # a form kept while signed out (admin/resume.py)
+FAILURES_NOTICE_KEY = "admin_failures_notice"  # failed sign-ins before this one, for the account page
+DEVICE_COOKIE = "admin_device"  # OWASP device cookie: this browser has signed in (accounts.py)
 
 
 def safe_next(target: str | None) -> str:
@@ -63,12 +67,13 @@ def login():
         return (render_template("auth/login.html", form=form, problem=None),
                          200 if not form.errors else 400)
     address = request.remote_addr or "unknown"
-    throttle = accounts.sign_in_throttle(form.email.data, address)
+    device = accounts.trusted_device(request.cookies.get(DEVICE_COOKIE), form.email.data)
+    throttle = accounts.sign_in_throttle(form.email.data, address, device=device)
     if not throttle.allowed:
         return _throttled(form, throttle, "auth/login.html")
     user = accounts.check_password(form.email.data, form.password.data)
     if user is None:
-        accounts.record_failure(form.email.data, address)
+        accounts.record_failure(form.email.data, address, device=device)
         db.session.commit()
         return (render_template(
             "auth/login.html", form=form,
@@ -96,11 +101,12 @@ def second_factor():
         return (render_template("auth/second_factor.html", form=form, problem=None),
                          200 if not form.errors else 400)
     address = request.remote_addr or "unknown"
-    throttle = accounts.sign_in_throttle(user.email, address)
+    device = accounts.trusted_device(request.cookies.get(DEVICE_COOKIE), user.email)
+    throttle = accounts.sign_in_throttle(user.email, address, device=device)
     if not throttle.allowed:
         return _throttled(form, throttle, "auth/second_factor.html")
     if not accounts.second_factor_matches(user, form.code.data):
-        accounts.record_failure(user.email, address)
+        accounts.record_failure(user.email, address, device=device)
         db.session.commit()
         return (render_template(
             "auth/second_factor.html", form=form,
@@ -126,14 +132,32 @@ def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> N
 
 
 def _finish_sign_in(user: AdminUser, next_url: str):
-    """SEC-10: start a new session for the signed-in admin and note when it began."""
-    accounts.forget_failures(user.email)  # only now: wrong codes count until the whole sign-in succeeds
+    """SEC-10: start a new session for the signed-in admin, say what failed meanwhile, trust this browser."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    failures, latest = accounts.failures_since_last_sign_in(user, accounts.device_for(cookie, user.email))
+    if accounts.trusted_device(cookie, user.email) is None:
+        # Only now, code included. A sign-in through a trusted device leaves the account's
+        # failures alone, so whoever is guessing elsewhere stays slowed down.
+        accounts.forget_failures(user.email)
     _fresh_session()
     start_admin_session(user)
     user.last_sign_in_at = utcnow()
     db.session.commit()
+    if failures:
+        session[FAILURES_NOTICE_KEY] = {"count": failures, "latest": latest.timestamp()}
+        flash(failures_notice(failures, latest), "info")
     log.info("admin %d signed in", user.id)
-    return redirect(next_url)
+    response = redirect(next_url)
+    response.set_cookie(DEVICE_COOKIE, accounts.new_device_cookie(user), path="/admin",
+                        max_age=int(accounts.DEVICE_COOKIE_LIFETIME.total_seconds()), httponly=True,
+                        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), samesite="Lax")
+    return response
+
+
+def failures_notice(count: int, latest: datetime) -> str:
+    """ "3 failed sign-in attempts since you last signed in (the last at …)", for the flash and account page."""
+    return (f"{count} failed sign-in attempt{'s' if count != 1 else ''} since you last signed in "
+            f"(the last at {format_moment(latest)}).")
 
 
 @bp.post("/logout")

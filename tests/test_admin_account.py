@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coaching.extensions import db
-from coaching.models import AdminUser
+from coaching.models import AdminUser, SignInAttempt
 from tests.factories import ADMIN_PASSWORD
 from tests.forms import csrf_token_of, post, sign_in
 
@@ -72,3 +72,18 @@ def test_turning_off_two_step_needs_the_password(app, admin_client, token):
     post(admin_client, token, "/admin/account/two-factor/off", current_password=ADMIN_PASSWORD)
     with app.app_context():
         assert not db.session.scalar(select(AdminUser)).totp_enabled
+
+
+def test_account_page_tells_of_failed_sign_ins_since_the_last(app, admin_user):
+    """Does the account page say how many sign-ins failed since she last signed in, and nothing when none did?"""
+    client = app.test_client()
+    sign_in(client)
+    assert "failed sign-in" not in client.get("/admin/account").get_data(as_text=True)
+    post(client, csrf_token_of(client, "/admin/inquiries"), "/admin/logout")
+    client.delete_cookie("admin_device", path="/admin")  # a new browser: nothing trusted
+    sign_in(client, password="not the password at all")
+    sign_in(client)
+    page = client.get("/admin/account").get_data(as_text=True)
+    assert "1 failed sign-in attempt since you last signed in (the last at " in page
+    with app.app_context():  # the right password on an untrusted browser forgets the account's failures
+        assert db.session.scalar(select(func.count()).select_from(SignInAttempt)) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from datetime import timedelta
@@ -14,7 +15,7 @@ from coaching import accounts
 from coaching.extensions import db
 from coaching.models import AdminUser, SignInAttempt
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.forms import csrf_token_of, post, sign_in
+from tests.forms import csrf_token_of, post, sign_in, text_of
 
 
 def test_sign_in_page_is_accessible_and_not_cached(client):
@@ -275,3 +276,96 @@ def test_the_code_page_waits_per_account(app, admin_user):
     for _ in range(5):
         assert post_code(first, "000000").status_code == 400
     assert post_code(second, pyotp.TOTP(secret).now()).status_code == 429
+
+
+DEVICE_COOKIE = "admin_device"
+
+
+def keep_the_account_waiting(app) -> None:
+    """An attacker's 5 wrong guesses from their own address: the account's wait starts."""
+    attacker = from_address(app, "198.51.100.66")
+    for _ in range(5):
+        assert sign_in(attacker, password="a wrong guess here").status_code == 400
+
+
+def test_a_browser_she_signed_in_on_is_let_in_during_an_attack(app, admin_user):
+    """SEC-07: while guesses keep the account waiting, does her own browser (device cookie) still get in?"""
+    coach = from_address(app, "192.0.2.10")
+    assert sign_in(coach).status_code == 302
+    assert coach.get_cookie(DEVICE_COOKIE, path="/admin") is not None
+    post(coach, csrf_token_of(coach, "/admin/inquiries"), "/admin/logout")
+    keep_the_account_waiting(app)
+    stranger = sign_in(from_address(app, "192.0.2.11"))  # the right password, from a new browser
+    assert stranger.status_code == 429 and "Too many attempts" in text_of(stranger)
+    coach.environ_base["REMOTE_ADDR"] = "192.0.2.12"  # her browser, from a new network too
+    assert sign_in(coach).status_code == 302
+    assert failures_stored(app) == 5  # the attacker's wait goes on: her sign-in did not reset it
+    notice = "5 failed sign-in attempts since you last signed in"
+    assert notice in text_of(coach.get("/admin/inquiries"))  # said once, as she arrives
+    page = html.unescape(text_of(coach.get("/admin/account")))
+    assert notice in page and "(the last at " in page
+
+
+def test_a_device_cookie_is_signed_for_one_account_and_httponly(app, admin_user):
+    """Is the device cookie HttpOnly, SameSite=Lax, kept a year, and useless for another address or if forged?"""
+    coach = from_address(app, "192.0.2.10")
+    response = sign_in(coach)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=31536000" in cookie
+    assert ADMIN_EMAIL not in cookie
+    value = coach.get_cookie(DEVICE_COOKIE, path="/admin").value
+    keep_the_account_waiting(app)
+    for forged in (value[:-2] + ("AA" if not value.endswith("AA") else "BB"), "nonsense"):
+        thief = from_address(app, "192.0.2.13")
+        thief.set_cookie(DEVICE_COOKIE, forged, path="/admin")
+        assert sign_in(thief).status_code == 429
+    with app.app_context():
+        assert accounts.device_for(value, "someone.else@example.org") is None
+        assert accounts.device_for(value, ADMIN_EMAIL) is not None
+
+
+def test_device_cookie_is_secure_in_production(app_factory, admin_user):
+    """SEC-02: is the device cookie Secure when the session cookie is (production)?"""
+    app = app_factory(SESSION_COOKIE_SECURE=True)
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    response = sign_in(client)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "="))
+    assert "Secure" in cookie
+
+
+def test_a_stolen_device_cookie_allows_only_a_few_guesses(app, admin_user):
+    """OWASP device cookies: do wrong passwords through a device cookie use it up, leaving the account's wait?"""
+    coach = from_address(app, "192.0.2.10")
+    sign_in(coach)
+    stolen = coach.get_cookie(DEVICE_COOKIE, path="/admin").value
+    keep_the_account_waiting(app)
+    statuses = []
+    for number in range(8):
+        thief = from_address(app, f"203.0.113.{100 + number}")
+        thief.set_cookie(DEVICE_COOKIE, stolen, path="/admin")
+        statuses.append(sign_in(thief, password=f"guess number {number} here").status_code)
+    assert statuses == [400] * 5 + [429] * 3
+    assert failures_stored(app) == 5  # the device's failures are its own, not the account's
+
+
+def test_a_device_cookie_does_not_skip_the_address_wait(app, admin_user):
+    """SEC-07: with a device cookie, does guessing from her address at other accounts still make it wait?"""
+    coach = from_address(app, "192.0.2.10")
+    sign_in(coach)
+    post(coach, csrf_token_of(coach, "/admin/inquiries"), "/admin/logout")
+    for number in range(5):
+        assert sign_in(coach, email=f"user{number}@example.org").status_code == 400
+    assert sign_in(coach).status_code == 429
+
+
+def test_device_cookie_skips_the_wait_on_the_code_page_too(app, admin_user):
+    """With two-step on, does her device get past the account's wait on the code page as well?"""
+    secret, _ = enable_totp(app, admin_user)
+    coach = from_address(app, "192.0.2.10")
+    sign_in(coach)
+    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 302
+    post(coach, csrf_token_of(coach, "/admin/inquiries"), "/admin/logout")
+    keep_the_account_waiting(app)
+    assert sign_in(coach).headers["Location"] == "/admin/login/code"
+    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import qrcode
 import qrcode.image.svg
@@ -10,7 +11,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from .. import accounts
-from ..auth import SIGNED_IN_AT_KEY, start_admin_session
+from ..auth import FAILURES_NOTICE_KEY, SIGNED_IN_AT_KEY, failures_notice, start_admin_session
 from ..extensions import db
 from ..forms import ChangePasswordForm, ConfirmPasswordForm, SecondFactorForm
 from ..models import AdminUser
@@ -30,10 +31,19 @@ def _page(status: int = 200, **forms):
     """The account page with its three forms (any given ones carry errors or values)."""
     context = {
         "user": _me(),
+        "failures": _failures_before_this_sign_in(),
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "disable_form": forms.get("disable_form") or ConfirmPasswordForm(formdata=None),
     }
     return render_template("admin/account.html", **context), status
+
+
+def _failures_before_this_sign_in() -> str | None:
+    """The notice of sign-ins that failed between the last sign-in and this one, if any did."""
+    kept = session.get(FAILURES_NOTICE_KEY)
+    if not isinstance(kept, dict) or not kept.get("count"):
+        return None
+    return failures_notice(int(kept["count"]), datetime.fromtimestamp(kept["latest"], UTC))
 
 
 @bp.get("/account")
