@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-import ssl
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,12 +24,13 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, render_template
-from flask_mail import Connection, Message
+from flask_mail import Message
 from sqlalchemy import and_, or_, update
 
 from .database import utcnow
 from .extensions import db
 from .models import OutboxMessage, OutboxStatus
+from .smtp_connection import TimeoutConnection
 
 log = logging.getLogger(__name__)
 
@@ -57,52 +57,6 @@ class _Claimed:
     attempt: int
     message: Message | None  # None when its headers were refused
     refusal: str | None
-
-
-class TimeoutConnection(Connection):
-    """Flask-Mail's SMTP connection with a socket timeout (MAIL_TIMEOUT), which Flask-Mail lacks.
-
-    Unlike Flask-Mail's, it always connects (MAIL_SUPPRESS_SEND is not consulted: choosing
-    SMTP or files is deliver_pending's job), and after a failure it closes the socket instead
-    of saying QUIT, which against a hung server would wait out a second timeout.
-    """
-
-    def __enter__(self) -> TimeoutConnection:
-        self.host = self.configure_host()
-        self.num_emails = 0
-        return self
-
-    def __exit__(self, exc_type, exc_value, tb) -> None:
-        if self.host is None:
-            return
-        if exc_type is not None:
-            self.host.close()
-            return
-        try:
-            self.host.quit()
-        except (smtplib.SMTPException, OSError):
-            # The message was accepted: a failed goodbye must not turn into a retry (a duplicate).
-            self.host.close()
-
-    def configure_host(self) -> smtplib.SMTP:
-        """Connect with a timeout on every socket operation, then STARTTLS and log in if configured."""
-        timeout = current_app.config["MAIL_TIMEOUT"]
-        # Verified TLS: smtplib's own default context checks neither certificate nor host name.
-        context = ssl.create_default_context() if self.mail.use_ssl or self.mail.use_tls else None
-        if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
-        else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
-        # No set_debuglevel(MAIL_DEBUG): smtplib's debug output prints addresses and bodies (SEC-13).
-        try:
-            if self.mail.use_tls:
-                host.starttls(context=context)
-            if self.mail.username and self.mail.password:
-                host.login(self.mail.username, self.mail.password)
-        except BaseException:
-            host.close()
-            raise
-        return host
 
 
 def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryReport:
