@@ -4,7 +4,9 @@ Email is data first: intake writes an OutboxMessage in the same transaction as t
 and this module delivers it later (right after the request, or from `flask outbox run`).
 Each message is claimed with one conditional UPDATE before any SMTP talk, so two workers
 never send the same message; a failed attempt is retried with doubling delays until
-OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend.
+OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend. An address
+with a non-ASCII local part goes over SMTPUTF8; to a server without it, such a recipient fails
+at once and such a Reply-To is left off, each saying so in last_error.
 
 SEC-13: log lines name the message's id, kind, attempt and outcome, and an exception's class
 and SMTP code; never an address, name, subject, body, or an SMTP server's own words.
@@ -12,6 +14,7 @@ and SMTP code; never an address, name, subject, body, or an SMTP server's own wo
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import smtplib
@@ -30,13 +33,17 @@ from sqlalchemy import and_, or_, update
 from .database import utcnow
 from .extensions import db
 from .models import OutboxMessage, OutboxStatus
-from .smtp_connection import TimeoutConnection
+from .smtp_connection import OutgoingMessage, TimeoutConnection, needs_smtputf8
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MESSAGE_ID_DOMAIN = "hopefordystonia.local"
 MAX_RETRY_DELAY = timedelta(hours=1)
 _HEADER_BREAKERS = ("\r", "\n", "\0")
+# For the admin (the inquiry page shows last_error): an address only SMTPUTF8 can carry, and no SMTPUTF8.
+NOT_CARRIED = "not sent: the address has characters the mail server can't carry (it doesn't offer SMTPUTF8)"
+REPLY_TO_LEFT_OFF = ("sent without Reply-To: that address has characters the mail server can't carry "
+                     "(it doesn't offer SMTPUTF8)")
 
 
 @dataclass
@@ -210,7 +217,7 @@ def _build_message(row: OutboxMessage) -> Message:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if row.sender_name:
         sender = (row.sender_name, _sender_address(sender))
-    message = Message(
+    message = OutgoingMessage(
         subject=row.subject,
         sender=sender,
         recipients=[row.recipient],
@@ -240,17 +247,42 @@ def _deliver(claimed: _Claimed, now: datetime) -> str:
         log.warning("outbox: message %d (%s) refused on attempt %d: unsafe header, not sent",
                     claimed.id, claimed.kind, claimed.attempt)
         return "failed"
+    note = None
     try:
         if current_app.config.get("MAIL_SERVER"):
             with TimeoutConnection(current_app.extensions["mail"]) as connection:
-                connection.send(claimed.message)
+                message, note = _fit_to_server(claimed.message, connection.offers_smtputf8())
+                if message is not None:
+                    connection.send(message)
         else:
-            _write_mail_file(claimed, now)
+            _write_mail_file(claimed, now)  # a file carries any address (as UTF-8)
     except Exception as exc:  # every failure is recorded; none escapes the pass
         return _record_failure(claimed, exc, now)
-    _finish(claimed, status=OutboxStatus.SENT, sent_at=now, last_error=None)
-    log.info("outbox: message %d (%s) sent on attempt %d", claimed.id, claimed.kind, claimed.attempt)
+    if note == NOT_CARRIED:
+        # Final at once: retrying can't help until the server changes (then the admin resends).
+        _finish(claimed, status=OutboxStatus.FAILED, last_error=note)
+        log.warning("outbox: message %d (%s) not sent on attempt %d: its recipient needs SMTPUTF8, "
+                    "which the mail server doesn't offer", claimed.id, claimed.kind, claimed.attempt)
+        return "failed"
+    _finish(claimed, status=OutboxStatus.SENT, sent_at=now, last_error=note)
+    log.info("outbox: message %d (%s) sent on attempt %d%s", claimed.id, claimed.kind, claimed.attempt,
+             " without its Reply-To (the mail server doesn't offer SMTPUTF8)" if note else "")
     return "sent"
+
+
+def _fit_to_server(message: OutgoingMessage, offers_smtputf8: bool) -> tuple[OutgoingMessage | None, str | None]:
+    """The message as this server can carry it, and a note for the admin; (None, NOT_CARRIED) if it can't.
+
+    Without SMTPUTF8, an address with a non-ASCII local part can't be sent: a recipient like that
+    means the message can't go at all; a Reply-To like that is left off (the rest still arrives).
+    """
+    if offers_smtputf8 or not message.needs_smtputf8:
+        return message, None
+    if any(needs_smtputf8(address) for address in message.send_to):
+        return None, NOT_CARRIED
+    plain = copy.copy(message)  # the claimed message stays whole
+    plain.reply_to = None
+    return plain, REPLY_TO_LEFT_OFF
 
 
 def _record_failure(claimed: _Claimed, exc: Exception, now: datetime) -> str:
