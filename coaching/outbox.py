@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MESSAGE_ID_DOMAIN = "hopefordystonia.local"
 MAX_RETRY_DELAY = timedelta(hours=1)
+PASS_LIMIT = 50  # messages one pass takes (`flask outbox deliver`, and each batch of a background pass)
+BACKGROUND_BATCHES = 20  # a background pass stops after this many full passes (1,000 messages) even if more are due
 _HEADER_BREAKERS = ("\r", "\n", "\0")
 # For the admin (the inquiry page shows last_error): an address only SMTPUTF8 can carry, and no SMTPUTF8.
 NOT_CARRIED = "not sent: the address has characters the mail server can't carry (it doesn't offer SMTPUTF8)"
@@ -66,7 +68,7 @@ class _Claimed:
     refusal: str | None
 
 
-def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryReport:
+def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT) -> DeliveryReport:
     """Make one pass over due messages, oldest first: claim, send, record. Commits as it goes.
 
     Due means pending with next_attempt_at <= now, or sending with an expired claim (a worker
@@ -81,6 +83,25 @@ def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryRep
         outcome = _deliver(claimed, moment)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
+    """Pass after pass until a pass finds nothing to do (or after `batches` passes): all counts together.
+
+    It ends even when the server refuses everything: a failed attempt reschedules its message into
+    the future (or marks it failed), so it is no longer due; the bound covers a zero retry delay
+    and a stream of new messages arriving as fast as they go out.
+    """
+    total = DeliveryReport()
+    for _ in range(batches):
+        report = deliver_pending()
+        total.sent, total.retried, total.failed = (
+            total.sent + report.sent, total.retried + report.retried, total.failed + report.failed)
+        if not (report.sent or report.retried or report.failed):
+            return total  # nothing was due (or other workers claimed it all)
+    log.warning("outbox: background pass stopped after %d passes; what is still due waits for the next "
+                "pass (`flask outbox run`, or the next email queued)", batches)
+    return total
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -131,7 +152,7 @@ _queued: Future | None = None
 
 
 def kick_delivery(app: Flask | None = None) -> Future | None:
-    """Start a delivery pass in the background (if OUTBOX_DELIVER_AFTER_REQUEST) and return at once.
+    """Start a background pass that delivers all that is due (if OUTBOX_DELIVER_AFTER_REQUEST); return at once.
 
     `app` defaults to the current one (the background thread needs the real object, not the proxy).
     """
@@ -152,9 +173,9 @@ def kick_delivery(app: Flask | None = None) -> Future | None:
 
 
 def _background_pass(app: Flask) -> DeliveryReport:
-    """One delivery pass in its own app context (and so its own database session)."""
+    """Deliver everything due, batch by batch, in its own app context (and so its own database session)."""
     with app.app_context():
-        return deliver_pending()
+        return deliver_all_due()
 
 
 def _log_background_failure(future: Future) -> None:
