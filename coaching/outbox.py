@@ -4,7 +4,9 @@ Email is data first: intake writes an OutboxMessage in the same transaction as t
 and this module delivers it later (right after the request, or from `flask outbox run`).
 Each message is claimed with one conditional UPDATE before any SMTP talk, so two workers
 never send the same message; a failed attempt is retried with doubling delays until
-OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend.
+OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend. An address
+with a non-ASCII local part goes over SMTPUTF8; to a server without it, such a recipient fails
+at once and such a Reply-To is left off, each saying so in last_error.
 
 SEC-13: log lines name the message's id, kind, attempt and outcome, and an exception's class
 and SMTP code; never an address, name, subject, body, or an SMTP server's own words.
@@ -12,10 +14,10 @@ and SMTP code; never an address, name, subject, body, or an SMTP server's own wo
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import smtplib
-import ssl
 import threading
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,18 +27,25 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, render_template
-from flask_mail import Connection, Message
+from flask_mail import Message
 from sqlalchemy import and_, or_, update
 
 from .database import utcnow
 from .extensions import db
 from .models import OutboxMessage, OutboxStatus
+from .smtp_connection import OutgoingMessage, TimeoutConnection, needs_smtputf8
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MESSAGE_ID_DOMAIN = "hopefordystonia.local"
 MAX_RETRY_DELAY = timedelta(hours=1)
+PASS_LIMIT = 50  # messages one pass takes (`flask outbox deliver`, and each batch of a background pass)
+BACKGROUND_BATCHES = 20  # a background pass stops after this many full passes (1,000 messages) even if more are due
 _HEADER_BREAKERS = ("\r", "\n", "\0")
+# For the admin (the inquiry page shows last_error): an address only SMTPUTF8 can carry, and no SMTPUTF8.
+NOT_CARRIED = "not sent: the address has characters the mail server can't carry (it doesn't offer SMTPUTF8)"
+REPLY_TO_LEFT_OFF = ("sent without Reply-To: that address has characters the mail server can't carry "
+                     "(it doesn't offer SMTPUTF8)")
 
 
 @dataclass
@@ -59,53 +68,7 @@ class _Claimed:
     refusal: str | None
 
 
-class TimeoutConnection(Connection):
-    """Flask-Mail's SMTP connection with a socket timeout (MAIL_TIMEOUT), which Flask-Mail lacks.
-
-    Unlike Flask-Mail's, it always connects (MAIL_SUPPRESS_SEND is not consulted: choosing
-    SMTP or files is deliver_pending's job), and after a failure it closes the socket instead
-    of saying QUIT, which against a hung server would wait out a second timeout.
-    """
-
-    def __enter__(self) -> TimeoutConnection:
-        self.host = self.configure_host()
-        self.num_emails = 0
-        return self
-
-    def __exit__(self, exc_type, exc_value, tb) -> None:
-        if self.host is None:
-            return
-        if exc_type is not None:
-            self.host.close()
-            return
-        try:
-            self.host.quit()
-        except (smtplib.SMTPException, OSError):
-            # The message was accepted: a failed goodbye must not turn into a retry (a duplicate).
-            self.host.close()
-
-    def configure_host(self) -> smtplib.SMTP:
-        """Connect with a timeout on every socket operation, then STARTTLS and log in if configured."""
-        timeout = current_app.config["MAIL_TIMEOUT"]
-        # Verified TLS: smtplib's own default context checks neither certificate nor host name.
-        context = ssl.create_default_context() if self.mail.use_ssl or self.mail.use_tls else None
-        if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
-        else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
-        # No set_debuglevel(MAIL_DEBUG): smtplib's debug output prints addresses and bodies (SEC-13).
-        try:
-            if self.mail.use_tls:
-                host.starttls(context=context)
-            if self.mail.username and self.mail.password:
-                host.login(self.mail.username, self.mail.password)
-        except BaseException:
-            host.close()
-            raise
-        return host
-
-
-def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryReport:
+def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT) -> DeliveryReport:
     """Make one pass over due messages, oldest first: claim, send, record. Commits as it goes.
 
     Due means pending with next_attempt_at <= now, or sending with an expired claim (a worker
@@ -120,6 +83,25 @@ def deliver_pending(now: datetime | None = None, limit: int = 50) -> DeliveryRep
         outcome = _deliver(claimed, moment)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
+    """Pass after pass until a pass finds nothing to do (or after `batches` passes): all counts together.
+
+    It ends even when the server refuses everything: a failed attempt reschedules its message into
+    the future (or marks it failed), so it is no longer due; the bound covers a zero retry delay
+    and a stream of new messages arriving as fast as they go out.
+    """
+    total = DeliveryReport()
+    for _ in range(batches):
+        report = deliver_pending()
+        total.sent, total.retried, total.failed = (
+            total.sent + report.sent, total.retried + report.retried, total.failed + report.failed)
+        if not (report.sent or report.retried or report.failed):
+            return total  # nothing was due (or other workers claimed it all)
+    log.warning("outbox: background pass stopped after %d passes; what is still due waits for the next "
+                "pass (`flask outbox run`, or the next email queued)", batches)
+    return total
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -170,7 +152,7 @@ _queued: Future | None = None
 
 
 def kick_delivery(app: Flask | None = None) -> Future | None:
-    """Start a delivery pass in the background (if OUTBOX_DELIVER_AFTER_REQUEST) and return at once.
+    """Start a background pass that delivers all that is due (if OUTBOX_DELIVER_AFTER_REQUEST); return at once.
 
     `app` defaults to the current one (the background thread needs the real object, not the proxy).
     """
@@ -191,9 +173,9 @@ def kick_delivery(app: Flask | None = None) -> Future | None:
 
 
 def _background_pass(app: Flask) -> DeliveryReport:
-    """One delivery pass in its own app context (and so its own database session)."""
+    """Deliver everything due, batch by batch, in its own app context (and so its own database session)."""
     with app.app_context():
-        return deliver_pending()
+        return deliver_all_due()
 
 
 def _log_background_failure(future: Future) -> None:
@@ -256,7 +238,7 @@ def _build_message(row: OutboxMessage) -> Message:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if row.sender_name:
         sender = (row.sender_name, _sender_address(sender))
-    message = Message(
+    message = OutgoingMessage(
         subject=row.subject,
         sender=sender,
         recipients=[row.recipient],
@@ -286,17 +268,42 @@ def _deliver(claimed: _Claimed, now: datetime) -> str:
         log.warning("outbox: message %d (%s) refused on attempt %d: unsafe header, not sent",
                     claimed.id, claimed.kind, claimed.attempt)
         return "failed"
+    note = None
     try:
         if current_app.config.get("MAIL_SERVER"):
             with TimeoutConnection(current_app.extensions["mail"]) as connection:
-                connection.send(claimed.message)
+                message, note = _fit_to_server(claimed.message, connection.offers_smtputf8())
+                if message is not None:
+                    connection.send(message)
         else:
-            _write_mail_file(claimed, now)
+            _write_mail_file(claimed, now)  # a file carries any address (as UTF-8)
     except Exception as exc:  # every failure is recorded; none escapes the pass
         return _record_failure(claimed, exc, now)
-    _finish(claimed, status=OutboxStatus.SENT, sent_at=now, last_error=None)
-    log.info("outbox: message %d (%s) sent on attempt %d", claimed.id, claimed.kind, claimed.attempt)
+    if note == NOT_CARRIED:
+        # Final at once: retrying can't help until the server changes (then the admin resends).
+        _finish(claimed, status=OutboxStatus.FAILED, last_error=note)
+        log.warning("outbox: message %d (%s) not sent on attempt %d: its recipient needs SMTPUTF8, "
+                    "which the mail server doesn't offer", claimed.id, claimed.kind, claimed.attempt)
+        return "failed"
+    _finish(claimed, status=OutboxStatus.SENT, sent_at=now, last_error=note)
+    log.info("outbox: message %d (%s) sent on attempt %d%s", claimed.id, claimed.kind, claimed.attempt,
+             " without its Reply-To (the mail server doesn't offer SMTPUTF8)" if note else "")
     return "sent"
+
+
+def _fit_to_server(message: OutgoingMessage, offers_smtputf8: bool) -> tuple[OutgoingMessage | None, str | None]:
+    """The message as this server can carry it, and a note for the admin; (None, NOT_CARRIED) if it can't.
+
+    Without SMTPUTF8, an address with a non-ASCII local part can't be sent: a recipient like that
+    means the message can't go at all; a Reply-To like that is left off (the rest still arrives).
+    """
+    if offers_smtputf8 or not message.needs_smtputf8:
+        return message, None
+    if any(needs_smtputf8(address) for address in message.send_to):
+        return None, NOT_CARRIED
+    plain = copy.copy(message)  # the claimed message stays whole
+    plain.reply_to = None
+    return plain, REPLY_TO_LEFT_OFF
 
 
 def _record_failure(claimed: _Claimed, exc: Exception, now: datetime) -> str:

@@ -15,21 +15,37 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class _UTF8Headers(email.policy.EmailPolicy):
+    """The email package's default policy, reading header bytes as UTF-8 (RFC 6532) rather than as surrogates."""
+
+    def header_fetch_parse(self, name, value):
+        """A header as the default policy gives it, its raw bytes decoded as UTF-8 first."""
+        if not hasattr(value, "name"):
+            value = value.encode("ascii", "surrogateescape").decode("utf-8")
+        return super().header_fetch_parse(name, value)
+
+
+def parse_mail(content: bytes, utf8: bool = False):
+    """An email's bytes parsed as a mail client reads them; utf8=True for UTF-8 headers (SMTPUTF8)."""
+    return email.message_from_bytes(content, policy=_UTF8Headers() if utf8 else email.policy.default)
+
+
 class ReceivedMail:
     """One message as a real SMTP server received it: the envelope, the raw bytes, and how it came."""
 
     def __init__(self, mail_from: str, rcpt_tos: list[str], content: bytes, tls_version: str | None = None,
-                 login: str | None = None):
+                 login: str | None = None, smtputf8: bool = False):
         self.mail_from = mail_from
         self.rcpt_tos = rcpt_tos
         self.content = content
         self.tls_version = tls_version  # e.g. "TLSv1.3" when the connection was encrypted, else None
         self.login = login  # the user name the client logged in as, else None
+        self.smtputf8 = smtputf8  # whether MAIL FROM asked for SMTPUTF8 (non-ASCII addresses, RFC 6531)
 
     @property
     def message(self):
-        """The raw bytes parsed by the email package, as a mail client would read them."""
-        return email.message_from_bytes(self.content, policy=email.policy.default)
+        """The raw bytes parsed by the email package, as a mail client would read them (UTF-8 headers too)."""
+        return parse_mail(self.content, utf8=self.smtputf8)
 
 
 class RecordingHandler:
@@ -54,6 +70,7 @@ class RecordingHandler:
             envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
             tls_version=encryption.version() if encryption else None,
             login=session.auth_data if session.authenticated else None,
+            smtputf8=envelope.smtp_utf8,
         ))
         return "250 2.0.0 OK"
 
@@ -62,7 +79,8 @@ class RecordingHandler:
 def running_smtp_server(**options):
     """Run aiosmtpd on 127.0.0.1 with a RecordingHandler (which knows its .port) until the block ends.
 
-    Options go to aiosmtpd's Controller and SMTP: ssl_context, tls_context, authenticator, ...
+    Options go to aiosmtpd's Controller and SMTP: ssl_context, tls_context, authenticator,
+    enable_SMTPUTF8=False (aiosmtpd's Controller offers SMTPUTF8 unless told not to), ...
     """
     from aiosmtpd.controller import Controller
 

@@ -1,0 +1,73 @@
+"""A burst of emails and the web process's background pass, against a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import func, select
+
+from coaching.database import utcnow
+from coaching.extensions import db
+from coaching.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.outbox import deliver_all_due, kick_delivery, new_message_id
+
+BURST = 120  # more than two passes' worth (a pass takes at most 50)
+
+
+def queue_burst(app, count: int = BURST) -> None:
+    """Queue this many emails to the coach directly in the database, all due now."""
+    with app.app_context():
+        db.session.add_all(OutboxMessage(
+            kind=EmailKind.COACH_NOTIFICATION, message_id=new_message_id(), recipient="coach@hopefordystonia.example",
+            reply_to=None, subject=f"Burst message {number}", body_text="Hello.\n",
+        ) for number in range(count))
+        db.session.commit()
+
+
+def outcomes(app) -> dict[tuple[OutboxStatus, int], int]:
+    """How many rows stand at each (status, attempts)."""
+    with app.app_context():
+        found = db.session.execute(select(OutboxMessage.status, OutboxMessage.attempts, func.count())
+                                   .group_by(OutboxMessage.status, OutboxMessage.attempts)).all()
+        return {(status, attempts): count for status, attempts, count in found}
+
+
+def test_one_kick_delivers_a_whole_burst(smtp_app, smtp_server):
+    """Does one background pass keep going, batch after batch, until all 120 queued emails are sent?"""
+    app = smtp_app(smtp_server.port, OUTBOX_DELIVER_AFTER_REQUEST=True)
+    queue_burst(app)
+    report = kick_delivery(app).result(timeout=120)
+    assert (report.sent, report.retried, report.failed) == (BURST, 0, 0)
+    assert outcomes(app) == {(OutboxStatus.SENT, 1): BURST}
+    assert len(smtp_server.received) == BURST
+
+
+def test_a_pass_against_a_server_refusing_everything_ends(smtp_app, smtp_server):
+    """With every email refused (451), does the pass try each once, reschedule it, and end instead of spinning?"""
+    refusals = smtp_server.data_failures = 10**6
+    app = smtp_app(smtp_server.port, OUTBOX_DELIVER_AFTER_REQUEST=True)
+    queue_burst(app)
+    started = utcnow()
+    elapsed = time.monotonic()
+    report = kick_delivery(app).result(timeout=120)
+    elapsed = time.monotonic() - elapsed
+    assert (report.sent, report.retried, report.failed) == (0, BURST, 0)
+    assert outcomes(app) == {(OutboxStatus.PENDING, 1): BURST}
+    with app.app_context():
+        assert db.session.scalar(select(func.min(OutboxMessage.next_attempt_at))) > started
+    assert smtp_server.received == []
+    assert refusals - smtp_server.data_failures == BURST  # one attempt each: no spinning
+    assert elapsed < 60, f"the pass took {elapsed:.1f} s"
+
+
+def test_a_background_pass_stops_after_its_batches(smtp_app, smtp_server, caplog):
+    """Does a pass stop after its number of batches, say so in the log, and leave the rest pending?"""
+    caplog.set_level(logging.WARNING, logger="coaching.outbox")
+    app = smtp_app(smtp_server.port)
+    queue_burst(app)
+    with app.app_context():
+        report = deliver_all_due(batches=2)
+    assert report.sent == 100
+    assert outcomes(app) == {(OutboxStatus.SENT, 1): 100, (OutboxStatus.PENDING, 0): BURST - 100}
+    assert "background pass stopped after 2 passes" in caplog.text
