@@ -88,9 +88,8 @@ def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT) -> Del
 def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
     """Pass after pass until a pass finds nothing to do (or after `batches` passes): all counts together.
 
-    It ends even when the server refuses everything: a failed attempt reschedules its message into
-    the future (or marks it failed), so it is no longer due; the bound covers a zero retry delay
-    and a stream of new messages arriving as fast as they go out.
+    It stops early when a pass sent nothing but had to retry (the server is down or hung), and the
+    bound covers a zero retry delay and a stream of new messages arriving as fast as they go out.
     """
     total = DeliveryReport()
     for _ in range(batches):
@@ -99,6 +98,10 @@ def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
             total.sent + report.sent, total.retried + report.retried, total.failed + report.failed)
         if not (report.sent or report.retried or report.failed):
             return total  # nothing was due (or other workers claimed it all)
+        if report.retried and not report.sent:
+            # The server took nothing this pass (down, hung, refusing): a further batch would only
+            # spend MAIL_TIMEOUT a message; the retry schedule and `flask outbox run` take it from here.
+            return total
     log.warning("outbox: background pass stopped after %d passes; what is still due waits for the next "
                 "pass (`flask outbox run`, or the next email queued)", batches)
     return total
