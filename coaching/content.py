@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import NoReturn
 
 import markdown
 import nh3
@@ -20,6 +22,22 @@ from .models import Post, PostRedirect, PostStatus, Tag
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 EXCERPT_LENGTH = 280
+
+# What a post file may hold. A long post is 50 KB and its front matter 2 KB; past these, a file is a mistake
+# or an attack: YAML is slow to read (a megabyte of front matter takes 30 seconds and 350 MB), and
+# Python-Markdown follows each level of nesting one call deeper, so 250 nested lists exhaust Python's stack.
+POST_FILE_MAX_BYTES = 1024 * 1024
+FRONT_MATTER_MAX_BYTES = 64 * 1024
+FRONT_MATTER_MAX_VALUES = 1000
+FRONT_MATTER_MAX_DEPTH = 10
+MARKDOWN_MAX_DEPTH = 20
+TEXT_FIELDS = ("slug", "title", "author", "excerpt", "image", "image_alt", "image_caption", "image_credit",
+               "disclaimer", "status")
+DATE_FIELDS = ("published", "updated")
+LIST_FIELDS = {"tags": "[research, movement]", "old_paths": "[/post/an-old-address]"}
+# How a Markdown line opens its nesting (quote marks, list markers, indents), and what counts as a level of it.
+NESTING_PREFIX = re.compile(r"(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])|[ \t])*")
+NESTING_LEVEL = re.compile(r">|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])|\t| {4}")
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "figcaption", "figure",
@@ -39,9 +57,17 @@ class PostFileError(ValueError):
     """A Markdown post file is malformed; the message names the file and the problem."""
 
 
+class MarkdownTooDeep(ValueError):
+    """Markdown nested more deeply than Python-Markdown can follow without exhausting the stack."""
+
+
 def render_markdown(source: str) -> str:
     """Render Markdown to HTML that is safe to show: no scripts, handlers, styles or odd URLs."""
-    raw = markdown.markdown(source, extensions=["extra", "sane_lists"], output_format="html")
+    try:
+        raw = markdown.markdown(source, extensions=["extra", "sane_lists"], output_format="html")
+    except RecursionError as exc:  # what line_nested_too_deeply() cannot see, such as HTML blocks of Markdown in others
+        raise MarkdownTooDeep("the text is nested too deeply to show: use fewer levels of lists, quotes or "
+                              "blocks") from exc
     return nh3.clean(
         raw,
         tags=ALLOWED_TAGS,
@@ -117,19 +143,144 @@ class PostFile:
     name: str
 
 
+class _Refused(Exception):
+    """FrontMatterLoader will not read this front matter; the message says why, for the coach."""
+
+
+# An alias repeats a value without writing it out again, so nine lines of them make a title of 387 million
+# words (2.5 GB once turned into text); a post never needs one.
+class FrontMatterLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses anchors, aliases, too many values and deep nesting, and reads 2020-13-45 as text."""
+
+    def __init__(self, stream):
+        """A loader for one front matter, its count of values at zero."""
+        super().__init__(stream)
+        self.depth = self.values = 0
+
+    def compose_node(self, parent, index):
+        """The next value, refused before it is built if it is an anchor (&name) or alias (*name), or too much."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused("the front matter uses a YAML anchor or alias (& or *): write each value out in full.")
+        self.values += 1
+        if self.values > FRONT_MATTER_MAX_VALUES:
+            raise _Refused(f"the front matter holds more than {FRONT_MATTER_MAX_VALUES:,} values, far more "
+                           "than a post needs.")
+        self.depth += 1
+        try:
+            if self.depth > FRONT_MATTER_MAX_DEPTH:
+                raise _Refused(f"the front matter nests lists more than {FRONT_MATTER_MAX_DEPTH} levels deep.")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_timestamp(self, node):
+        """A date or time; as text if it only looks like one (2020-13-45), for the check to name."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, AttributeError):  # a day that does not exist, or "!!timestamp" on other text
+            return self.construct_scalar(node)
+
+
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", FrontMatterLoader.construct_yaml_timestamp)
+
+
+def check_post_file_size(name: str, size: int) -> None:
+    """Refuse a post file of more than POST_FILE_MAX_BYTES, naming it."""
+    if size > POST_FILE_MAX_BYTES:
+        raise PostFileError(f"{name}: it is larger than {POST_FILE_MAX_BYTES // 1048576} MB, the most a post "
+                            "file may be.")
+
+
+def line_nested_too_deeply(body: str) -> int | None:
+    """The number of the first line of Markdown nested more than MARKDOWN_MAX_DEPTH levels (quotes, lists, indents)."""
+    for number, line in enumerate(body.split("\n"), 1):
+        if line.strip() and len(NESTING_LEVEL.findall(NESTING_PREFIX.match(line).group())) > MARKDOWN_MAX_DEPTH:
+            return number
+    return None
+
+
 def parse_post_file(text: str, name: str = "post") -> PostFile:
-    """Split a Markdown file into its front matter and body, checking the required fields."""
+    """Split a Markdown file into its front matter and body, checking every field the site reads."""
+    check_post_file_size(name, len(text.encode("utf-8")))
     match = re.match(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", text, re.S)
     if not match:
         raise PostFileError(f"{name}: it must start with front matter between two '---' lines.")
+    if len(match.group(1).encode("utf-8")) > FRONT_MATTER_MAX_BYTES:
+        raise PostFileError(f"{name}: the front matter is longer than {FRONT_MATTER_MAX_BYTES // 1024} KB; "
+                            "a post needs far less.")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
+        meta = yaml.load(match.group(1), Loader=FrontMatterLoader)  # a SafeLoader, made stricter
+    except _Refused as refused:
+        raise PostFileError(f"{name}: {refused}") from refused
+    except (yaml.YAMLError, ValueError, LookupError, TypeError, RecursionError) as exc:
+        # ValueError: an !!int too long to read; LookupError: !!bool on a word that is neither
         raise PostFileError(f"{name}: the front matter is not valid YAML ({exc}).") from exc
+    meta = checked_front_matter(meta or {}, name)
     missing = [key for key in ("title", "slug") if not meta.get(key)]
     if missing:
         raise PostFileError(f"{name}: the front matter needs {', '.join(missing)}.")
+    if line := line_nested_too_deeply(match.group(2)):
+        line += text[:match.start(2)].count("\n")
+        raise PostFileError(f"{name}: line {line} nests lists or quotes more than {MARKDOWN_MAX_DEPTH} levels "
+                            "deep (four spaces of indent make a level). Use fewer levels.")
     return PostFile(meta=meta, body=match.group(2).strip() + "\n", name=name)
+
+
+def checked_front_matter(meta: object, name: str) -> dict:
+    """The front matter with each field the site reads checked and made uniform, or a PostFileError naming the field."""
+    if not isinstance(meta, dict):
+        raise PostFileError(f"{name}: the front matter must be 'key: value' lines.")
+    meta = dict(meta)
+
+    def refuse(problem: str) -> NoReturn:
+        raise PostFileError(f"{name}: {problem}")
+
+    for key in TEXT_FIELDS:
+        value = meta.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float | date)):
+            refuse(f'{key} must be text, not {_shown(value)}: write it in quotes, like {key}: "Your words here".')
+        if value is not None:
+            meta[key] = str(value)
+    for key in DATE_FIELDS:
+        value = meta.get(key)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):  # left as text, for the message to show
+                value = datetime.fromisoformat(value)
+        if not (value is None or value == "" or isinstance(value, date)):
+            refuse(f"{key} must be a date like 2020-07-13, not {_shown(meta[key])}.")
+        if key in meta:
+            meta[key] = value or None
+    for key, example in LIST_FIELDS.items():
+        value = meta.get(key)
+        value = [] if value is None or value == "" else value
+        if not isinstance(value, list):
+            refuse(f"{key} must be a list, like {example}, not {_shown(value)}.")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                refuse(f"each of {key} must be text, like {example}, not {_shown(item)}.")
+        if key in meta:
+            meta[key] = [str(item) for item in value]
+    draft = meta.get("draft")
+    if isinstance(draft, str) and draft.lower() in ("true", "false", "yes", "no"):
+        draft = draft.lower() in ("true", "yes")
+    if draft is not None and not isinstance(draft, bool):
+        refuse(f"draft must be true or false, not {_shown(draft)}.")
+    if "draft" in meta:
+        meta["draft"] = bool(draft)
+    return meta
+
+
+def _shown(value: object) -> str:
+    """A front-matter value as a message names it: its text, or what kind of thing it is."""
+    if isinstance(value, bool):
+        return "true or false"
+    kinds = {list: "a list", dict: "a group of 'key: value' lines", bytes: "binary data", set: "a set"}
+    for kind, described in kinds.items():
+        if isinstance(value, kind):
+            return described
+    text = " ".join(str(value).split())
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _as_datetime(value: object) -> datetime | None:

@@ -1,8 +1,9 @@
 """Cover images: decoded and written afresh before they are kept, so nothing but the picture is published.
 
-A phone photo carries EXIF (often the place it was taken, to the metre), XMP and text chunks.
-Re-encoding with Pillow drops all of it, turns the picture the way EXIF says it was held,
-scales it to a size a page can use, and means a file that only looks like an image is refused.
+A phone photo carries EXIF (often the place it was taken, to the metre), XMP, a comment, IPTC, text
+chunks and a colour profile. Re-encoding with Pillow drops all of it (the colours are first turned from
+the profile into sRGB, which browsers assume without one), turns the picture the way EXIF says it was
+held, scales it to a size a page can use, and means a file that only looks like an image is refused.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 # Pillow's format names, and the file extension each is kept under.
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_PIXELS = 40_000_000  # refused before decoding: a few KB of PNG can claim to be 100,000 × 100,000
 MAX_SIDE = 2400  # twice the widest a cover is shown at, for sharp screens
 JPEG_QUALITY = 90
+SRGB = ImageCms.createProfile("sRGB")
+# The colour space (as an ICC profile names it) that fits the pixels of each mode a profile can convert.
+PROFILE_SPACES = {"RGB": "RGB ", "RGBA": "RGB ", "L": "GRAY", "CMYK": "CMYK"}
 
 NOT_A_PICTURE = "The image must be a JPEG, PNG or WebP picture. Choose a photo or image file"
 TOO_MANY_PIXELS = "The image has more than 40 megapixels, more than this site can use. Choose a smaller one"
@@ -58,15 +62,33 @@ def cleaned_image(data: bytes) -> tuple[bytes, str]:
             image.load()
             picture = ImageOps.exif_transpose(image)
             picture.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-            return _encoded(picture, image, image.info.get("icc_profile")), EXTENSIONS[image.format]
+            picture = _in_srgb(picture, image.info.get("icc_profile"))
+            return _encoded(picture, image), EXTENSIONS[image.format]
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageRejected(UNREADABLE) from error
 
 
-def _encoded(picture: Image.Image, original: Image.Image, icc_profile: bytes | None) -> bytes:
-    """The picture saved in the original's format with nothing but its pixels and colour profile."""
+def _in_srgb(picture: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """The picture with its colours turned from its embedded profile into sRGB; as it is if it has no usable one."""
+    if not icc_profile:
+        return picture
+    if picture.mode not in PROFILE_SPACES:  # a palette, or grey with transparency
+        picture = picture.convert("RGBA" if picture.has_transparency_data else "RGB")
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        if profile.profile.xcolor_space != PROFILE_SPACES[picture.mode]:
+            return picture  # a profile for other pixels than these: ignored, as browsers ignore it
+        return ImageCms.profileToProfile(picture, profile, SRGB, outputMode="RGBA" if picture.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return picture  # a profile that can't be read: the pixels taken as sRGB, as browsers take them
+
+
+def _encoded(picture: Image.Image, original: Image.Image) -> bytes:
+    """The picture saved in the original's format with nothing but its pixels (and which of them are clear)."""
     kind = original.format
-    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    # Pillow writes some of what it read back out unless told otherwise (a JPEG's comment, a PNG's profile).
+    picture.info = {key: value for key, value in picture.info.items() if key == "transparency"}
+    options: dict = {}
     if kind == "JPEG":
         # A JPEG neither turned nor scaled keeps its own quantisation tables, so saving it again
         # (an export imported back, say) loses next to nothing.

@@ -93,6 +93,39 @@ def opened(data: bytes) -> Image.Image:
     return image
 
 
+def billion_laughs() -> str:
+    """A post file of 380 bytes whose title is nine levels of YAML aliases: 9**9 "lol"s (2.5 GB) once expanded."""
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for name, below in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{below}"] * 9) + "]")
+    return "---\nslug: lol\n" + "\n".join(levels) + "\ntitle: *i\n---\nLaughing.\n"
+
+
+def nested_list_markdown(depth: int) -> str:
+    """A post file whose body is a Markdown list nested `depth` deep (four spaces a level)."""
+    return "---\nslug: deep\ntitle: Deep\n---\n" + "\n".join("    " * level + "- x" for level in range(depth)) + "\n"
+
+
+# Post files an import must refuse, each with the message that names the file ("bad.md") and the problem.
+BAD_POST_FILES = {
+    "aliases": (billion_laughs(), "bad.md: the front matter uses a YAML anchor or alias"),
+    "impossible date": ("---\nslug: d\ntitle: T\npublished: 2020-13-45\n---\nx\n",
+                        "bad.md: published must be a date like 2020-07-13, not 2020-13-45."),
+    "not a date": ("---\nslug: d\ntitle: T\nupdated: someday\n---\nx\n",
+                   "bad.md: updated must be a date like 2020-07-13, not someday."),
+    "deep YAML": ("---\nslug: d\ntitle: " + "[" * 1000 + "]" * 1000 + "\n---\nx\n",
+                  "bad.md: the front matter nests lists more than 10 levels deep."),
+    "deep Markdown": (nested_list_markdown(300), "bad.md: line 25 nests lists or quotes more than 20 levels deep"),
+    "title a list": ("---\nslug: t\ntitle: [a, b]\n---\nx\n", 'bad.md: title must be text, not a list'),
+    "draft a word": ("---\nslug: t\ntitle: T\ndraft: later\n---\nx\n",
+                     "bad.md: draft must be true or false, not later."),
+    "tags of lists": ("---\nslug: t\ntitle: T\ntags: [[calm]]\n---\nx\n",
+                      "bad.md: each of tags must be text, like [research, movement], not a list."),
+    "too large": ("---\nslug: big\ntitle: Big\n---\n" + "word " * 210_000 + "\n",
+                  "bad.md: it is larger than 1 MB, the most a post file may be."),
+}
+
+
 # --- Text that must never run, wherever it is shown (SEC-05) ---
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]

@@ -18,7 +18,7 @@ from coaching.content import parse_post_file
 from coaching.extensions import db
 from coaching.images import cleaned_image
 from coaching.models import Post, PostRedirect, PostStatus
-from tests.factories import HOSTILE_MARKDOWN, opened, picture, row_count
+from tests.factories import BAD_POST_FILES, HOSTILE_MARKDOWN, opened, picture, row_count
 from tests.forms import csrf_token_of, editor_fields, post, post_closing_body, submit, write_post
 
 IMAGES = {kind: (picture(kind), mimetype) for kind, mimetype in (
@@ -524,6 +524,37 @@ def test_a_bad_file_in_an_import_is_named_and_nothing_is_imported(app, admin_cli
     assert row_count(app, Post) == 1
     with app.app_context():
         assert db.session.scalar(select(Post.title)) == "Existing"
+
+
+@pytest.mark.parametrize("packed", ["alone", "in a zip"])
+@pytest.mark.parametrize("case", list(BAD_POST_FILES))
+def test_a_post_file_that_would_crash_the_site_is_refused_beside_the_field(app, admin_client, make_post, case,
+                                                                            packed):
+    """Are aliases, impossible dates, deep nesting, wrong values and huge files a message beside the field naming
+    the file and the field, with nothing imported, and never a 500?"""
+    make_post("existing", title="Existing")
+    text, message = BAD_POST_FILES[case]
+    if packed == "alone":
+        response = import_file(admin_client, text.encode(), "bad.md")
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("good.md", "---\nslug: good\ntitle: Good\n---\nFine.\n")
+            archive.writestr("bad.md", text)
+        response = import_file(admin_client, buffer.getvalue(), "posts.zip")
+    assert response.status_code == 200
+    assert shows_field_error(response.get_data(as_text=True), f"Nothing was imported. {message}")
+    assert row_count(app, Post) == 1
+
+
+def test_markdown_too_deep_to_render_is_refused_not_a_500(app, admin_client):
+    """Is Markdown nested past what the renderer can follow (HTML blocks in HTML blocks) a message, not a 500?"""
+    text = '---\nslug: deep\ntitle: Deep\n---\n' + '<div markdown="1">' * 500 + "x" + "</div>" * 500 + "\n"
+    response = import_file(admin_client, text.encode(), "deep.md")
+    assert response.status_code == 200
+    assert shows_field_error(response.get_data(as_text=True), "Nothing was imported. deep.md: it could not be "
+                             "imported (the text is nested too deeply")
+    assert row_count(app, Post) == 0
 
 
 def test_an_import_larger_than_the_site_wide_limit_goes_through(app, admin_client):

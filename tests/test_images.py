@@ -7,10 +7,10 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, PngImagePlugin
 
 from coaching.images import MAX_SIDE, ImageRejected, cleaned_image, image_extension
-from tests.factories import IMAGE_FORMATS, noisy_png, opened, picture
+from tests.factories import CAMERA_MAKE, IMAGE_FORMATS, XMP, noisy_png, opened, picture
 
 
 def png_with_text_chunk() -> bytes:
@@ -99,3 +99,135 @@ def test_a_picture_claiming_too_many_pixels_is_refused_before_decoding(side):
     assert len(output.getvalue()) < 5 * 1024 * 1024
     with pytest.raises(ImageRejected, match="more than 40 megapixels"):
         cleaned_image(output.getvalue())
+
+
+# --- Colour profiles, comments and every other kind of metadata ---
+
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def red_blue_swapped_profile() -> bytes:
+    """An RGB colour profile in which the first channel is blue and the third red: sRGB's, primaries swapped."""
+    data = bytearray(SRGB_PROFILE)
+    entries = {}
+    for index in range(struct.unpack_from(">I", data, 128)[0]):
+        at = 132 + 12 * index
+        entries[bytes(data[at:at + 4])] = at
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    data[red + 4:red + 12], data[blue + 4:blue + 12] = data[blue + 4:blue + 12], data[red + 4:red + 12]
+    data[84:100] = bytes(16)  # the profile's checksum, now wrong: all zeros means "not computed"
+    return bytes(data)
+
+
+def iptc_segment(text: bytes) -> bytes:
+    """A JPEG APP13 segment (Photoshop IPTC, as newsroom and photo-library software write) naming a photographer."""
+    dataset = b"\x1c\x02\x50" + struct.pack(">H", len(text)) + text  # IPTC 2:80, By-line
+    payload = b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(dataset)) + dataset
+    return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_every_kind_of_metadata(extension: str, colour=(40, 120, 90), icc_profile: bytes = SRGB_PROFILE) -> bytes:
+    """A 16 × 16 picture carrying a colour profile, EXIF, XMP, and each kind of text its format can hold."""
+    exif = Image.Exif()
+    exif[CAMERA_MAKE] = "PhoneCam"
+    options: dict = {"icc_profile": icc_profile, "exif": exif}
+    if extension == "jpg":
+        options |= {"comment": b"Jane Client at home", "xmp": XMP, "extra": iptc_segment(b"Jane Client")}
+    elif extension == "png":
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Author", "Jane Client")  # tEXt
+        text.add_text("Comment", "Jane Client at home", zip=True)  # zTXt
+        text.add_itxt("Description", "Jane Client’s kitchen")  # iTXt
+        text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+        options["pnginfo"] = text
+    else:
+        options |= {"xmp": XMP, "lossless": True}
+    output = io.BytesIO()
+    Image.new("RGB", (16, 16), colour).save(output, format=IMAGE_FORMATS[extension], **options)
+    return output.getvalue()
+
+
+def parts_of(data: bytes, extension: str) -> list[bytes]:
+    """The segments of a JPEG (its markers, up to the picture data), or the chunk names of a PNG or WebP."""
+    if extension == "png":
+        parts, at = [], 8
+        while at < len(data):
+            length, kind = struct.unpack_from(">I4s", data, at)
+            parts.append(kind)
+            at += 12 + length
+        return parts
+    if extension == "webp":
+        parts, at = [], 12
+        while at < len(data):
+            kind, length = struct.unpack_from("<4sI", data, at)
+            parts.append(kind)
+            at += 8 + length + length % 2
+        return parts
+    parts, at = [], 2
+    while data[at + 1] != 0xDA:  # up to the start of the scan
+        parts.append(data[at:at + 2])
+        at += 2 + struct.unpack_from(">H", data, at + 2)[0]
+    return parts
+
+
+# What each format needs to show a picture; anything else in a kept file is metadata.
+PICTURE_PARTS = {
+    "jpg": {b"\xff\xe0", b"\xff\xdb", b"\xff\xc0", b"\xff\xc2", b"\xff\xc4", b"\xff\xdd"},  # JFIF, tables, frame
+    "png": {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"},
+    "webp": {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"},
+}
+METADATA_PARTS = {
+    "jpg": {b"\xff\xfe", b"\xff\xe1", b"\xff\xe2", b"\xff\xed"},  # comment, EXIF/XMP, ICC, IPTC
+    "png": {b"iCCP", b"tEXt", b"zTXt", b"iTXt", b"eXIf"},
+    "webp": {b"ICCP", b"EXIF", b"XMP "},
+}
+
+
+@pytest.mark.parametrize("extension", list(IMAGE_FORMATS))
+def test_every_kind_of_metadata_is_removed(extension):
+    """Does a picture with a colour profile, EXIF, XMP, a JPEG comment and IPTC, or PNG text come out with none?"""
+    original = with_every_kind_of_metadata(extension)
+    assert METADATA_PARTS[extension] & set(parts_of(original, extension))  # the test file really carries them
+    cleaned, _ = cleaned_image(original)
+    assert set(parts_of(cleaned, extension)) <= PICTURE_PARTS[extension]
+    image = opened(cleaned)
+    assert image.mode == "RGB" and image.size == (16, 16)
+    for key in ("icc_profile", "comment", "exif", "xmp", "photoshop", "Author", "Comment", "Description"):
+        assert key not in image.info, key
+    for trace in (b"Jane Client", b"PhoneCam", b"Mill Lane", b"sRGB"):
+        assert trace not in cleaned, trace
+
+
+@pytest.mark.parametrize("extension", list(IMAGE_FORMATS))
+def test_colours_are_turned_into_srgb_before_the_profile_is_dropped(extension):
+    """Is red in a profile whose red is sRGB's blue kept as blue, so the picture looks the same without it?"""
+    original = with_every_kind_of_metadata(extension, colour=(255, 0, 0), icc_profile=red_blue_swapped_profile())
+    cleaned, _ = cleaned_image(original)
+    red, green, blue = opened(cleaned).convert("RGB").getpixel((8, 8))
+    assert red < 30 and green < 30 and blue > 225, (red, green, blue)
+    assert "icc_profile" not in opened(cleaned).info
+
+
+def test_a_picture_in_srgb_keeps_its_colours():
+    """Does a picture already in sRGB keep its colours when its profile is dropped?"""
+    cleaned, _ = cleaned_image(with_every_kind_of_metadata("png", colour=(40, 120, 90)))
+    assert all(abs(a - b) <= 1 for a, b in zip(opened(cleaned).getpixel((0, 0)), (40, 120, 90), strict=True))
+
+
+def test_transparency_survives_a_colour_profile():
+    """Is a transparent PNG with a colour profile still transparent, its colours converted?"""
+    output = io.BytesIO()
+    Image.new("RGBA", (2, 2), (255, 0, 0, 0)).save(output, format="PNG", icc_profile=red_blue_swapped_profile())
+    cleaned, _ = cleaned_image(output.getvalue())
+    image = opened(cleaned)
+    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0 and "icc_profile" not in image.info
+
+
+@pytest.mark.parametrize("profile", [b"not a colour profile", ImageCms.ImageCmsProfile(
+    ImageCms.createProfile("LAB")).tobytes()], ids=["unreadable", "not RGB"])
+def test_a_profile_that_cannot_be_used_is_dropped_and_the_picture_kept(profile):
+    """Is a picture whose profile can't be read, or doesn't fit its pixels, kept as it is, without the profile?"""
+    output = io.BytesIO()
+    Image.new("RGB", (2, 2), (40, 120, 90)).save(output, format="PNG", icc_profile=profile)
+    cleaned, _ = cleaned_image(output.getvalue())
+    assert opened(cleaned).getpixel((0, 0)) == (40, 120, 90) and b"iCCP" not in cleaned
