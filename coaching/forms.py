@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from . import editing, images
-from .content import slugify
+from .content import MARKDOWN_MAX_DEPTH, line_nested_too_deeply, slugify
 
 MESSAGE_MAX_LENGTH = 5000
 NAME_MAX_LENGTH = 200
@@ -273,6 +273,14 @@ def _stored_upload_only(value):
     return value if isinstance(value, str) and editing.stored_upload(value) else ""
 
 
+def _not_nested_too_deeply(form, field) -> None:
+    """Refuse Markdown nested deeper than the renderer can follow, naming the line."""
+    line = line_nested_too_deeply(field.data or "")
+    if line is not None:
+        raise ValidationError(f"Line {line} of the text is nested more than {MARKDOWN_MAX_DEPTH} levels deep "
+                              "(lists, quotes or indents). Use fewer levels")
+
+
 class CoverImage:
     """Accept a JPEG, PNG or WebP image, judged by its first bytes (never its name), up to UPLOAD_MAX_BYTES."""
 
@@ -306,7 +314,7 @@ class PostForm(FlaskForm):
     excerpt = TextAreaField("Summary (optional)", filters=[_strip], validators=[
         Length(max=1000, message="The summary must be 1,000 characters or fewer"),
     ])
-    body = TextAreaField("Post text", validators=[DataRequired("Write the text of the post")])
+    body = TextAreaField("Post text", validators=[DataRequired("Write the text of the post"), _not_nested_too_deeply])
     tags = StringField("Tags (optional)", filters=[_strip])
     cover_file = FileField("Image file (optional)", validators=[CoverImage()])
     cover_upload = HiddenField(filters=[_stored_upload_only])

@@ -519,7 +519,7 @@ def test_a_bad_file_in_an_import_is_named_and_nothing_is_imported(app, admin_cli
         archive.writestr("broken.md", "---\ntitle: No slug here\n---\nOops.\n")
     response = import_file(admin_client, buffer.getvalue(), "posts.zip")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert shows_field_error(html, "Nothing was imported. broken.md: the front matter needs slug.")
     assert row_count(app, Post) == 1
     with app.app_context():
@@ -542,7 +542,7 @@ def test_a_post_file_that_would_crash_the_site_is_refused_beside_the_field(app, 
             archive.writestr("good.md", "---\nslug: good\ntitle: Good\n---\nFine.\n")
             archive.writestr("bad.md", text)
         response = import_file(admin_client, buffer.getvalue(), "posts.zip")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert shows_field_error(response.get_data(as_text=True), f"Nothing was imported. {message}")
     assert row_count(app, Post) == 1
 
@@ -551,7 +551,7 @@ def test_markdown_too_deep_to_render_is_refused_not_a_500(app, admin_client):
     """Is Markdown nested past what the renderer can follow (HTML blocks in HTML blocks) a message, not a 500?"""
     text = '---\nslug: deep\ntitle: Deep\n---\n' + '<div markdown="1">' * 500 + "x" + "</div>" * 500 + "\n"
     response = import_file(admin_client, text.encode(), "deep.md")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert shows_field_error(response.get_data(as_text=True), "Nothing was imported. deep.md: it could not be "
                              "imported (the text is nested too deeply")
     assert row_count(app, Post) == 0
@@ -608,3 +608,14 @@ def test_saving_without_a_csrf_token_is_refused(app, admin_client):
     """SEC-03: is a save without its CSRF token refused with nothing written?"""
     response = admin_client.post("/admin/posts/new", data={"title": "Sneaky", "body": "x", "action": "save"})
     assert response.status_code == 400 and row_count(app, Post) == 0
+
+
+@pytest.mark.parametrize("action", ["preview", "save"])
+def test_markdown_too_deep_in_the_editor_is_a_message_not_a_500(app, admin_client, action):
+    """Is a body nested past what the renderer follows, previewed or saved in the editor, a field error keeping it?"""
+    for body in ("> " * 40 + "deep", '<div markdown="1">' * 500 + "x" + "</div>" * 500):
+        response = submit(admin_client, action=action, title="Deep", body=body)
+        page = response.get_data(as_text=True)
+        assert response.status_code in (200, 400) and "There is a problem" in page
+        assert "nested" in page and "Deep" in page
+    assert row_count(app, Post) == 0

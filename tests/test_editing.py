@@ -89,7 +89,7 @@ def with_good(name: str, content: bytes | str) -> bytes:
     ("posts.zip", with_good("path.md", "---\nslug: p\ntitle: T\nold_paths: [post/x]\n---\nx\n"),
      "path.md: each of old_paths must start with /"),
     ("posts.zip", with_good("date.md", "---\nslug: d\ntitle: T\npublished: someday\n---\nx\n"),
-     "date.md: it could not be imported"),
+     "date.md: published must be a date like 2020-07-13, not someday."),
     ("posts.zip", with_good("alt.md", "---\nslug: a\ntitle: T\nimage: img/x.svg\n---\nx\n"),
      "alt.md: image_alt is needed with an image"),
     ("posts.zip", with_good("pic.md", f"---\nslug: p\ntitle: T\nimage: {UPLOADED}\nimage_alt: A\n---\nx\n"),

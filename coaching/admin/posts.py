@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_login import current_user
 
 from .. import editing, post_archive
-from ..content import PostFileError, render_markdown
+from ..content import MarkdownTooDeep, PostFileError, render_markdown
 from ..database import utcnow
 from ..extensions import db
 from ..forms import ImportPostsForm, PostForm
@@ -68,13 +68,22 @@ def _editor(post: Post | None):
             form.cover_file.errors = [*form.cover_file.errors, str(rejected)]
             valid = False
     if request.form.get("action") == "preview":
-        for field in form:  # a preview is not a save: only a refused image is worth mentioning
-            if field is not form.cover_file:
+        for field in form:  # a preview is not a save: only a refused image (or unshowable text) is worth mentioning
+            if field not in (form.cover_file, form.body):
                 field.errors = []
-        return _render_editor(form, post, preview_html=render_markdown(form.body.data or ""))
+        form.body.errors = [error for error in form.body.errors if "nested" in error]
+        try:
+            preview_html = None if form.body.errors else render_markdown(form.body.data or "")
+        except MarkdownTooDeep as exc:
+            form.body.errors.append(f"The preview could not be shown: {exc}")
+            preview_html = None
+        return _render_editor(form, post, preview_html=preview_html)
     if valid:
         try:
             saved = editing.save_post(post, editing.PostValues.from_form(form))
+        except MarkdownTooDeep as exc:
+            db.session.rollback()  # the half-set post must not be flushed by the page's own queries
+            form.body.errors.append(f"Nothing was saved: {exc}")
         except editing.SlugTaken:
             form.slug.errors.append(f"The web address {form.slug.data} has just been taken by another post. "
                                     "Choose a different one")
@@ -142,4 +151,4 @@ def import_posts():
             flash(f"Import finished: {counts['created']} new, {counts['updated']} updated, "
                   f"{counts['unchanged']} unchanged.", "info")
             return redirect(url_for("admin.posts"), code=303)
-    return render_template("admin/post_import.html", form=form)
+    return render_template("admin/post_import.html", form=form), 400 if form.errors else 200
