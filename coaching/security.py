@@ -1,8 +1,16 @@
-"""SEC-01: security headers on every response, pages, errors and static files alike."""
+"""SEC-01: security headers on every response, pages, errors and static files alike; requests for
+hosts not in TRUSTED_HOSTS refused with the friendly 400 page."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import SecurityError
+
+log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -20,8 +28,30 @@ def no_store(response: Response) -> Response:
     return response
 
 
+def refuse_untrusted_host() -> None:
+    """A request for a host not in TRUSTED_HOSTS: raise Flask's refusal, with URLs built on SITE_URL.
+
+    Flask finds the untrusted Host before routing and leaves the request with no URL adapter, so the
+    error page could not build a single link and the visitor got a bare 400 (or a 500). Binding the
+    URLs to the site's own address lets the friendly 400 page render; nothing uses the forged host.
+    """
+    refusal = request.routing_exception
+    if not isinstance(refusal, SecurityError):
+        return
+    config = current_app.config
+    site = urlsplit(config["SITE_URL"] or f"http://{config['TRUSTED_HOSTS'][0].lstrip('.')}")
+    request.host = site.netloc  # what request.host_url and url_for(_external=True) now use
+    request_ctx.url_adapter = current_app.url_map.bind(
+        site.netloc, script_name=request.root_path or "/", url_scheme=site.scheme)
+    log.info("request refused: its Host header is not one of TRUSTED_HOSTS")
+    raise refusal
+
+
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response this app sends."""
+    """Refuse untrusted hosts first, and add the security headers to every response this app sends."""
+    # First of all before_request functions: none of the others may run for a refused host (they could
+    # build URLs), and the extensions registered theirs before this runs.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
