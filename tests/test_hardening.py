@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from html import unescape
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +12,8 @@ from sqlalchemy import select
 from coaching.extensions import db
 from coaching.models import Inquiry, OutboxMessage
 from tests.apps import PRODUCTION
-from tests.forms import submit_contact, text_of
+from tests.factories import add_inquiry
+from tests.forms import csrf_token_of, submit_contact, text_of
 
 VALID = {
     "name": "Zoë O'Hara", "email": "zoe@example.org", "topic": "coaching", "consent": "y",
@@ -83,5 +86,85 @@ def test_development_uses_the_request_host(app_factory):
     response = app.test_client().get("/robots.txt", headers={"Host": "laptop.local:5000"})
     assert response.status_code == 200 and "http://laptop.local:5000/sitemap.xml" in text_of(response)
     assert app.config["TRUSTED_HOSTS"] is None
+
+
+# --- Item 4: odd numbers, JSON and every route: a 4xx page, never a 5xx ---
+
+ODD_NUMBERS = ["²", "①", "٣", "9223372036854775808", "99999999999999999999999", "1" * 5000, "-1", "0", " 1",
+               "1e3", "0x10"]
+
+
+@pytest.mark.parametrize("value", ODD_NUMBERS)
+@pytest.mark.parametrize("url", ["/blog/", "/blog/search?q=calm&", "/blog/tag/calm?"])
+def test_odd_page_numbers_are_a_404(client, make_post, url, value):
+    """Is ?page=² (or ①, or past 2^63) on the blog list, search and tag pages a friendly 404, not a 500?"""
+    make_post("calm-mornings", tags=["calm"])
+    joiner = "?" if url.endswith("/") else ""
+    response = client.get(f"{url}{joiner}page={quote(value)}")
+    assert response.status_code == 404, value
+    assert "Page not found" in text_of(response)
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "2147483648", "1" * 5000, "٣"])
+def test_database_ids_past_the_column_are_a_404_for_the_coach(app, admin_client, value):
+    """Signed in, is /admin/inquiries/<a number past any id> a 404 page rather than an overflow 500?"""
+    response = admin_client.get(f"/admin/inquiries/{quote(value)}")
+    assert response.status_code == 404
+    assert "Page not found" in text_of(response)
+
+
+@pytest.mark.parametrize("body", ['{"name": "x"}', "not json", "[1, 2]", '"text"', '{"name": {"a": 1}}'])
+def test_json_posted_to_the_contact_form_is_a_4xx(client, body):
+    """Is a JSON body (valid or not) posted to /contact answered with the friendly form, never a 500?"""
+    response = client.post("/contact", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nothing you typed has been lost" in text_of(response)
+
+
+@pytest.mark.parametrize("body", ['{"email": ["a", "b"], "password": {"x": 1}}', "[1]", "nope"])
+def test_json_with_a_valid_token_is_read_as_an_empty_form(client, body):
+    """With a valid CSRF header, is a JSON body treated as an empty form (the form's own errors), not a 500?"""
+    token = csrf_token_of(client, "/admin/login")
+    response = client.post("/admin/login", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": token})
+    assert response.status_code < 500
+    assert "Enter the email address of your account" in unescape(text_of(response))
+
+
+HOSTILE = ODD_NUMBERS + ["..", "%2e%2e", "a/../../etc/passwd", "<script>alert(1)</script>", "\x00", "%", "ÿ",
+                         "x" * 3000, "//evil.example"]
+QUERY_NAMES = ["page", "q", "status", "next", "v", "token"]
+
+
+def _hostile_urls(app, value: str) -> list[tuple[str, str]]:
+    """(method, URL) for every route, each path variable and every known query name set to the value."""
+    query = urlencode({name: value for name in QUERY_NAMES})
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "auth.logout":
+            continue  # signing the coach out would make the rest of the loop anonymous
+        path = re.sub(r"<[^>]+>", lambda _: quote(value, safe=""), rule.rule)
+        urls += [(method, f"{path}?{query}") for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return urls
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["stranger", "coach"])
+def test_no_route_answers_hostile_values_with_a_5xx(app, admin_user, signed_in):
+    """Does every route (app.url_map), given hostile path and query values, answer below 500?"""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500 is then a response, so every route is tried
+    add_inquiry(app)
+    client = app.test_client()
+    if signed_in:
+        from tests.forms import sign_in
+
+        assert sign_in(client).status_code == 302
+    token = csrf_token_of(client, "/admin/inquiries" if signed_in else "/contact")
+    failures = []
+    for value in HOSTILE:
+        for method, url in _hostile_urls(app, value):
+            response = client.open(url, method=method, data={"csrf_token": token} if method != "GET" else None)
+            if response.status_code >= 500:
+                failures.append((method, url[:120], response.status_code))
+    assert not failures
 
 
