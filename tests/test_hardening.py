@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import http.client
 import re
+import threading
 from html import unescape
 from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from coaching.extensions import db
 from coaching.models import Inquiry, OutboxMessage
 from tests.apps import PRODUCTION
-from tests.factories import add_inquiry
-from tests.forms import csrf_token_of, submit_contact, text_of
+from tests.factories import add_inquiry, row_count
+from tests.forms import contact_form_fields, csrf_token_of, submit_contact, text_of
 
 VALID = {
     "name": "Zoë O'Hara", "email": "zoe@example.org", "topic": "coaching", "consent": "y",
@@ -166,5 +169,63 @@ def test_no_route_answers_hostile_values_with_a_5xx(app, admin_user, signed_in):
             if response.status_code >= 500:
                 failures.append((method, url[:120], response.status_code))
     assert not failures
+
+
+# --- Item 5: an oversize chunked body is a 413, never silently cut ---
+
+
+@pytest.fixture
+def real_server(app):
+    """The app behind Werkzeug's real HTTP server on 127.0.0.1 (it sets wsgi.input_terminated for chunked bodies)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def _send_chunked(port: int, path: str, body: bytes, headers: dict) -> tuple[int, str]:
+    """POST body chunked (Transfer-Encoding: chunked, no Content-Length) in 64 KiB chunks; (status, text)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    chunks = (body[start:start + 65536] for start in range(0, len(body), 65536))
+    try:
+        connection.request("POST", path, body=chunks, headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    except (ConnectionResetError, BrokenPipeError):
+        return 0, ""  # the server stopped reading: no answer, but nothing stored either
+    finally:
+        connection.close()
+
+
+def _opened_form(port: int) -> tuple[dict, str]:
+    """Open /contact over HTTP: its hidden fields and the session cookie."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/contact")
+    response = connection.getresponse()
+    fields, cookie = contact_form_fields(response.read().decode()), response.getheader("Set-Cookie")
+    connection.close()
+    return fields, cookie.split(";", 1)[0]
+
+
+def test_oversize_chunked_form_is_a_413_and_stores_nothing(app, real_server):
+    """SEC-12: is a chunked form with 2 MB past valid fields a friendly 413, with no inquiry stored?"""
+    fields, cookie = _opened_form(real_server)
+    body = urlencode({**fields, **VALID}).encode() + b"&padding=" + b"x" * (2 * 1024 * 1024)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    status, text = _send_chunked(real_server, "/contact", body, headers)
+    assert status == 413
+    assert "too much to send at once" in unescape(text)
+    assert row_count(app, Inquiry) == 0
+
+
+def test_small_chunked_form_is_accepted(app, real_server):
+    """Is a chunked form of ordinary size still stored and thanked (303)?"""
+    fields, cookie = _opened_form(real_server)
+    body = urlencode({**fields, **VALID}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    assert _send_chunked(real_server, "/contact", body, headers)[0] == 303
+    assert row_count(app, Inquiry) == 1
 
 
