@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
 from flask import current_app, has_request_context, request
@@ -113,6 +115,23 @@ def email_validators(required_message: str) -> list:
     ]
 
 
+# A submission token as the site issues it: secrets.token_urlsafe(24), 32 URL-safe characters.
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def issued_token_shape(value):
+    """The submission token if shaped as the site issues it; any other is replaced by one derived from it.
+
+    A wrong-shaped token (a megabyte, odd characters) comes from a broken or tampered page: the message
+    is kept under the derived token (so a burst of clicks on that page is still one inquiry, REL-10),
+    and a form that comes back carries it. The visitor is asked nothing: the field is hidden from them.
+    """
+    if not value or SUBMISSION_TOKEN.fullmatch(value):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
 class ContactForm(SiteForm):
     """The "I'd love to hear from you" form. Field names are part of the site's interface."""
 
@@ -157,7 +176,7 @@ class ContactForm(SiteForm):
     # Spam checks without barriers: a field people never see or fill, and when the form was shown.
     website = StringField("Leave this field empty")
     form_started = HiddenField()
-    submission_token = HiddenField()
+    submission_token = HiddenField(filters=[issued_token_shape])
 
     def validate_topic(self, field) -> None:
         """Accept only the listed topics (or none)."""

@@ -229,3 +229,32 @@ def test_small_chunked_form_is_accepted(app, real_server):
     assert row_count(app, Inquiry) == 1
 
 
+# --- Item 6: the submission token has the shape the site issues ---
+
+
+@pytest.mark.parametrize("token", ["x" * 1_000_000, "short", "a" * 31 + "!", "é" * 32])
+def test_a_wrong_shaped_token_is_replaced_and_the_message_kept(app, client, token):
+    """Is a submission token not shaped like the site's (1 MB, short, odd characters) replaced, the message stored?"""
+    response = submit_contact(client, {**VALID, "submission_token": token})
+    assert response.status_code == 303
+    with app.app_context():
+        inquiry = db.session.scalar(select(Inquiry))
+        assert inquiry.message == VALID["message"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", inquiry.submission_token)
+
+
+def test_a_burst_with_one_wrong_token_is_still_one_inquiry(app, client):
+    """REL-10: sent twice with the same wrong-shaped token, is the message still one inquiry?"""
+    page = contact_form_fields(text_of(client.get("/contact")))
+    data = {**page, **VALID, "submission_token": "y" * 5000}
+    assert client.post("/contact", data=data).status_code == 303
+    assert client.post("/contact", data=data).status_code == 303
+    assert row_count(app, Inquiry) == 1
+
+
+def test_a_wrong_shaped_token_comes_back_replaced_after_an_error(client):
+    """After a field error, does the form come back with the visitor's text and a token of the site's shape?"""
+    response = submit_contact(client, {**VALID, "email": "not an address", "submission_token": "z" * 100_000})
+    html = text_of(response)
+    assert VALID["name"] in unescape(html) and "z" * 100 not in html
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", contact_form_fields(html)["submission_token"])
