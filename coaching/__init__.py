@@ -11,6 +11,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection settings)
 from .config import ROOT, Config, apply_environment, finalise
+from .database import DatabaseIdConverter
 from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
 
@@ -68,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per area of the site."""
     from . import admin, auth, blog, contact, errors, public
 
+    # Every <int:…> in a route is a database id: capped to what the id columns hold (set before any route).
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(blog.bp)
     app.register_blueprint(contact.bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,11 @@ class Config:
     SECRET_KEY: str | None = None
     DATABASE_URL = "sqlite:///coaching.sqlite3"  # relative SQLite paths live in instance/
     SITE_NAME = "Hope for Dystonia"
-    SITE_URL: str | None = None  # e.g. https://hopefordystonia.com; used for feed/sitemap links
+    # The public address, e.g. https://hopefordystonia.com: every absolute link (emails, canonical, feed,
+    # sitemap) is built on it. Required in production; development and tests use the request's host.
+    SITE_URL: str | None = None
+    # The hosts served (Flask's setting; others get the 400 page). Default in production: SITE_URL's host.
+    TRUSTED_HOSTS: list[str] | None = None
     COACH_EMAIL: str | None = None  # where inquiries are sent; required in production
     PRACTICE_EMAIL: str | None = None  # shown to visitors; defaults to COACH_EMAIL
     POSTS_PER_PAGE = 10
@@ -85,10 +90,13 @@ BOOLEAN_SETTINGS = {
     "WTF_CSRF_ENABLED", "WTF_CSRF_SSL_STRICT", "REMEMBER_COOKIE_SECURE", "REMEMBER_COOKIE_HTTPONLY",
 }
 INTEGER_SETTINGS = {"WTF_CSRF_TIME_LIMIT"}
+LIST_SETTINGS = {"TRUSTED_HOSTS"}  # comma-separated in the environment
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
     """Turn an environment string into the type of the setting's default."""
+    if name in LIST_SETTINGS:
+        return [item.strip() for item in raw.split(",") if item.strip()] or None
     if isinstance(default, bool) or name in BOOLEAN_SETTINGS:
         lowered = raw.strip().lower()
         if lowered in _TRUE:
@@ -131,6 +139,7 @@ def finalise(config: dict, instance_path: Path) -> None:
         config["SECRET_KEY"] = _development_secret_key(instance_path)
     if not development and not config.get("COACH_EMAIL"):
         raise ConfigError("COACH_EMAIL is not set: set it to the address that receives inquiries.")
+    _check_site_url(config, development)
     if not config.get("COACH_EMAIL"):
         config["COACH_EMAIL"] = "coach@hopefordystonia.example"
     if not config.get("PRACTICE_EMAIL"):
@@ -149,6 +158,41 @@ def finalise(config: dict, instance_path: Path) -> None:
         config["HSTS_ENABLED"] = not development
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = not development
+
+
+def _check_site_url(config: dict, development: bool) -> None:
+    """Require SITE_URL in production, shaped like https://host, and serve only its host unless told otherwise.
+
+    Without it, links in emails, canonical tags, the feed and the sitemap would be built on whatever
+    Host header a stranger sends (a poisoned cache, a coach's email pointing at another site).
+    """
+    site_url = config.get("SITE_URL")
+    example = "e.g. SITE_URL=https://hopefordystonia.com"
+    if not site_url:
+        if not development:
+            raise ConfigError(
+                f"SITE_URL is not set. In production, set it to the site's public address ({example}): "
+                "every link in emails, the feed and the sitemap is built on it, and only its host is served. "
+                "For local work use `make run` (or set DEVELOPMENT=true)."
+            )
+        config["SITE_URL"] = None
+        return
+    parts = urlsplit(site_url)
+    if not _is_site_address(parts):
+        raise ConfigError(f"SITE_URL {site_url!r} is not a web address with only a scheme and host ({example}).")
+    config["SITE_URL"] = f"{parts.scheme}://{parts.netloc}"
+    if config.get("TRUSTED_HOSTS") is None and not development:
+        config["TRUSTED_HOSTS"] = [parts.hostname]
+
+
+def _is_site_address(parts) -> bool:
+    """Whether a split URL is http(s)://host[:port], with nothing else (a trailing slash is allowed)."""
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        return False
+    return (parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.username is None
+            and parts.path in {"", "/"} and not parts.query and not parts.fragment)
 
 
 def _normalise_database_url(url: str) -> str:

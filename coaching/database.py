@@ -1,4 +1,4 @@
-"""Database plumbing: SQLite tuned for a web server, and a UTC datetime column type."""
+"""Database plumbing: SQLite tuned for a web server, a UTC datetime column type, and ids in URLs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,21 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
+
+# The largest id an Integer primary key holds on every backend (PostgreSQL's INTEGER; SQLite's is 2^63 - 1).
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """<int:…> in the site's URLs: ASCII digits naming a possible row, so /admin/inquiries/9223372036854775808
+    is a 404 page instead of an overflow inside the database (a 500)."""
+
+    regex = r"[0-9]{1,10}"  # "\d" would also match other scripts' digits
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def utcnow() -> datetime:

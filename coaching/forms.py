@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -42,6 +44,24 @@ def topic_label(topic: str | None) -> str:
 TOPICS = [SelectChoice("", "Choose a topic (optional)")] + [
     SelectChoice(value, label) for value, label in TOPIC_LABELS.items()
 ]
+
+
+class SiteForm(FlaskForm):
+    """The base of every form here: filled from posted fields (and files), never from a JSON body.
+
+    Flask-WTF reads a JSON body as the form: malformed JSON then fails inside the contact form's
+    token handler (a 500), and lists or objects arrive where text is expected. Nothing here posts JSON.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            """Flask-WTF's reading of the request (formdata not given), except a JSON body is no form data."""
+            reading_request = formdata is not None and not hasattr(formdata, "getlist")
+            if reading_request and has_request_context() and request.is_json:
+                return None
+            return super().wrap_formdata(form, formdata)
+
+
 # Control characters (CR, LF, NUL, ...) have no place in a name, email or phone number: they are
 # how email headers get injected.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -95,7 +115,24 @@ def email_validators(required_message: str) -> list:
     ]
 
 
-class ContactForm(FlaskForm):
+# A submission token as the site issues it: secrets.token_urlsafe(24), 32 URL-safe characters.
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def issued_token_shape(value):
+    """The submission token if shaped as the site issues it; any other is replaced by one derived from it.
+
+    A wrong-shaped token (a megabyte, odd characters) comes from a broken or tampered page: the message
+    is kept under the derived token (so a burst of clicks on that page is still one inquiry, REL-10),
+    and a form that comes back carries it. The visitor is asked nothing: the field is hidden from them.
+    """
+    if not value or SUBMISSION_TOKEN.fullmatch(value):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+class ContactForm(SiteForm):
     """The "I'd love to hear from you" form. Field names are part of the site's interface."""
 
     name = StringField(
@@ -139,7 +176,7 @@ class ContactForm(FlaskForm):
     # Spam checks without barriers: a field people never see or fill, and when the form was shown.
     website = StringField("Leave this field empty")
     form_started = HiddenField()
-    submission_token = HiddenField()
+    submission_token = HiddenField(filters=[issued_token_shape])
 
     def validate_topic(self, field) -> None:
         """Accept only the listed topics (or none)."""
@@ -147,7 +184,7 @@ class ContactForm(FlaskForm):
             raise ValidationError("Choose a topic from the list, or leave it as it is")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(SiteForm):
     """The coach's sign-in: address and password (paste allowed, no puzzles)."""
 
     email = EmailField("Email address", filters=[_strip],
@@ -155,14 +192,14 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(SiteForm):
     """The 6-digit code from an authenticator app, or a recovery code."""
 
     code = StringField("Code from your authenticator app, or a recovery code", filters=[_strip],
                        validators=[DataRequired("Enter the 6-digit code from your authenticator app")])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(SiteForm):
     """Change the admin password: the current one, then the new one twice."""
 
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
@@ -176,21 +213,21 @@ class ChangePasswordForm(FlaskForm):
             raise ValidationError("The two new passwords are different. Type the same password in both boxes")
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(SiteForm):
     """Re-enter the password before a security change (turning off the second factor)."""
 
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
 
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(SiteForm):
     """Ask for a link to choose a new password: the address of the admin account."""
 
     email = EmailField("Email address", filters=[_strip],
                        validators=email_validators("Enter the email address of your account"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(SiteForm):
     """Choose a new password from a reset link: twice, to catch a slip of the finger (paste allowed)."""
 
     new_password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
@@ -204,7 +241,7 @@ REPLY_MAX_LENGTH = 10_000
 NOTE_MAX_LENGTH = 10_000
 
 
-class InquiryReplyForm(FlaskForm):
+class InquiryReplyForm(SiteForm):
     """The coach's reply to an inquiry, sent by email through the outbox (the view fills the subject)."""
 
     subject = StringField(
@@ -227,7 +264,7 @@ class InquiryReplyForm(FlaskForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(SiteForm):
     """A private note on an inquiry's timeline (only the coach sees it)."""
 
     note = TextAreaField(
@@ -241,7 +278,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class EraseByEmailForm(FlaskForm):
+class EraseByEmailForm(SiteForm):
     """The address whose inquiries, emails and notes are to be erased (PRIV-02)."""
 
     email = EmailField(
@@ -251,7 +288,7 @@ class EraseByEmailForm(FlaskForm):
     )
 
 
-class InboxSearchForm(FlaskForm):
+class InboxSearchForm(SiteForm):
     """The inbox's search box: posted, and kept in the session rather than the URL."""
 
     q = SearchField("Search names, email addresses and messages", filters=[_strip],
@@ -297,7 +334,7 @@ class CoverImage:
             raise ValidationError(images.NOT_A_PICTURE)
 
 
-class PostForm(FlaskForm):
+class PostForm(SiteForm):
     """Write or edit a post. `current_post` is the post being edited (None for a new one)."""
 
     title = StringField("Title", filters=[_strip], validators=[
@@ -372,7 +409,7 @@ class PostForm(FlaskForm):
             raise ValidationError("Describe the image for people who can't see it")
 
 
-class ImportPostsForm(FlaskForm):
+class ImportPostsForm(SiteForm):
     """A zip of posts exported from the admin, or a single Markdown file."""
 
     posts_file = FileField("File to import", validators=[

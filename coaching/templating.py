@@ -111,7 +111,10 @@ def init_app(app: Flask) -> None:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A full URL for links that leave the page (canonical, feed, sitemap), using SITE_URL if set."""
+    """A full URL for links that leave the page (emails, canonical, feed, sitemap), built on SITE_URL.
+
+    SITE_URL is required in production; only development and tests (without it) use the request's host.
+    """
     site_url = current_app.config.get("SITE_URL")
     if site_url:
         return site_url.rstrip("/") + url_for(endpoint, **values)

@@ -13,6 +13,9 @@ from coaching import create_app
 from coaching.extensions import db
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+# What an app needs to start as production does (TESTING off): SITE_URL's host is then the only one
+# served, and the test client's default host is localhost.
+PRODUCTION = {"TESTING": False, "COACH_EMAIL": "coach@example.org", "SITE_URL": "http://localhost"}
 
 
 def require_service(reason: str) -> None:

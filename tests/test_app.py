@@ -83,6 +83,7 @@ def gunicorn_site(tmp_path):
     log = tmp_path / "gunicorn.log"
     environment = os.environ | {
         "DATABASE_URL": database_url, "SECRET_KEY": "soak-test-secret-key", "COACH_EMAIL": "coach@example.org",
+        "SITE_URL": f"http://127.0.0.1:{port}",
         "SESSION_COOKIE_SECURE": "false",  # plain http on 127.0.0.1
         "RATELIMIT_ENABLED": "false",  # every client is 127.0.0.1: the load-test switch README documents
         "CONTACT_MIN_FILL_SECONDS": "0",

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from coaching import accounts
 from coaching.extensions import db
 from coaching.models import AdminUser, SignInAttempt
+from tests.apps import PRODUCTION
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.forms import csrf_token_of, post, sign_in, text_of
 
@@ -89,7 +90,7 @@ def test_sign_out_is_post_only_and_ends_other_copies_of_the_session(app, admin_c
 
 def test_cookies_are_httponly_lax_and_secure_in_production(app_factory, admin_user):
     """SEC-02: is the session cookie HttpOnly and SameSite=Lax, and Secure in production?"""
-    app = app_factory(TESTING=False, COACH_EMAIL="coach@example.org")
+    app = app_factory(**PRODUCTION)
     response = app.test_client().get("/admin/login")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie

@@ -62,6 +62,36 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
         finalise(base_config(SECRET_KEY="x" * 32), tmp_path)
 
 
+def test_production_refuses_to_start_without_site_url(tmp_path):
+    """Does production refuse a missing SITE_URL with a message saying how to set it?"""
+    with pytest.raises(ConfigError, match=r"SITE_URL is not set.*SITE_URL=https://"):
+        finalise(base_config(SECRET_KEY="x" * 32, COACH_EMAIL="coach@example.org"), tmp_path)
+
+
+@pytest.mark.parametrize("site_url", ["hopefordystonia.com", "ftp://hopefordystonia.com", "https://",
+                                      "https://hopefordystonia.com/blog", "https://a@hopefordystonia.com",
+                                      "https://hopefordystonia.com?x=1", "https://hopefordystonia.com:99999"])
+def test_a_site_url_that_is_not_a_web_address_is_refused(tmp_path, site_url):
+    """Is a SITE_URL that isn't http(s)://host (no path, query or login) refused by name, in development too?"""
+    with pytest.raises(ConfigError, match=r"SITE_URL .* is not a web address"):
+        finalise(base_config(DEVELOPMENT=True, SITE_URL=site_url), tmp_path)
+
+
+@pytest.mark.parametrize(("environment", "trusted"), [
+    ({}, ["hopefordystonia.example"]),
+    ({"TRUSTED_HOSTS": "hopefordystonia.example, www.hopefordystonia.example"},
+     ["hopefordystonia.example", "www.hopefordystonia.example"]),
+])
+def test_trusted_hosts_come_from_site_url_unless_set(tmp_path, environment, trusted):
+    """Is TRUSTED_HOSTS SITE_URL's host in production, unless given (comma-separated) in the environment?"""
+    config = base_config(SECRET_KEY="x" * 32, COACH_EMAIL="coach@example.org",
+                         SITE_URL="https://hopefordystonia.example/")
+    apply_environment(config, environment)
+    finalise(config, tmp_path)
+    assert config["TRUSTED_HOSTS"] == trusted
+    assert config["SITE_URL"] == "https://hopefordystonia.example"
+
+
 def test_development_secret_key_is_made_once_and_kept(tmp_path):
     """In development, is a secret key generated into instance/ once and reused after a restart?"""
     first = base_config(DEVELOPMENT=True)
@@ -75,7 +105,7 @@ def test_development_secret_key_is_made_once_and_kept(tmp_path):
 
 def test_production_turns_on_secure_cookies_and_hsts(tmp_path):
     """Does production default to Secure cookies and HSTS, and development to neither?"""
-    production = base_config(SECRET_KEY="x" * 32, COACH_EMAIL="coach@example.org")
+    production = base_config(SECRET_KEY="x" * 32, COACH_EMAIL="coach@example.org", SITE_URL="https://example.org")
     finalise(production, tmp_path)
     assert production["SESSION_COOKIE_SECURE"] is True and production["HSTS_ENABLED"] is True
     development = base_config(DEVELOPMENT=True)
@@ -86,7 +116,7 @@ def test_production_turns_on_secure_cookies_and_hsts(tmp_path):
 def test_gunicorn_app_refuses_to_start_without_a_secret_key():
     """Does importing app.py (what gunicorn app:app does) fail with the SECRET_KEY message?"""
     env = {key: value for key, value in os.environ.items()
-           if key not in {"SECRET_KEY", "DEVELOPMENT", "COACH_EMAIL"}}
+           if key not in {"SECRET_KEY", "DEVELOPMENT", "COACH_EMAIL", "SITE_URL"}}
     result = subprocess.run(
         [sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=60,

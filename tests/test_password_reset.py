@@ -17,7 +17,7 @@ from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.models import AdminUser, EmailKind, OutboxMessage
 from coaching.outbox import deliver_pending
-from tests.apps import TEST_SECRET_KEY
+from tests.apps import PRODUCTION, TEST_SECRET_KEY
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_admin, row_count
 from tests.forms import csrf_token_of, post, sign_in, text_of
 
@@ -350,23 +350,24 @@ def test_logs_hold_no_token_link_address_or_password(mail_app, smtp_server, capl
             assert secret not in line, line
 
 
-def test_production_without_site_url_sends_nothing_and_says_why(app_factory, caplog):
-    """Without SITE_URL in production, is no link sent (Host can't be trusted) and SITE_URL asked for?"""
-    app = app_factory(TESTING=False, COACH_EMAIL="coach@hopefordystonia.example")
+def test_production_refuses_a_forged_host_and_sends_nothing(app_factory):
+    """In production, is a reset asked for under a forged Host refused (the 400 page) with no email queued?"""
+    app = app_factory(**PRODUCTION)
     add_admin(app)
-    with caplog.at_level(logging.WARNING):
-        response = ask_for_link(app.test_client(), headers={"Host": "evil.example"})
-    assert response.status_code == 303 and response.headers["Location"] == SENT_PAGE
+    client = app.test_client()
+    token = csrf_token_of(client, "/admin/forgot-password")
+    response = client.post("/admin/forgot-password", data={"csrf_token": token, "email": ADMIN_EMAIL},
+                           headers={"Host": "evil.example"})
+    assert response.status_code == 400 and "make sense" in text_of(response)
     assert row_count(app, OutboxMessage) == 0
-    assert "set SITE_URL" in caplog.text
 
 
 def test_production_links_use_site_url_not_the_host_header(app_factory):
-    """With SITE_URL set, does the emailed link point at it even when the request names another host?"""
-    app = app_factory(TESTING=False, COACH_EMAIL="coach@hopefordystonia.example",
-                      SITE_URL="https://hopefordystonia.example")
+    """With SITE_URL set, does the emailed link point at it even when the request names another (trusted) host?"""
+    app = app_factory(**{**PRODUCTION, "SITE_URL": "https://hopefordystonia.example",
+                         "TRUSTED_HOSTS": ["hopefordystonia.example", "other.example"]})
     add_admin(app)
-    ask_for_link(app.test_client(), headers={"Host": "evil.example"})
+    ask_for_link(app.test_client(), headers={"Host": "other.example"})
     [row] = db_rows(app)
     assert LINK.findall(row.body_text)[0].startswith("https://hopefordystonia.example/admin/reset-password/")
-    assert "evil.example" not in row.body_text and "evil.example" not in (row.body_html or "")
+    assert "other.example" not in row.body_text and "other.example" not in (row.body_html or "")

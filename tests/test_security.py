@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from coaching.config import ROOT
+from tests.apps import PRODUCTION
 
 
 def sample_urls(app) -> list[str]:
@@ -40,7 +41,7 @@ def test_every_response_carries_the_security_headers(client, seeded):
 
 def test_hsts_in_production_only(app_factory):
     """SEC-01: is HSTS (a year or more) sent in production and left out in development?"""
-    production = app_factory(TESTING=False, COACH_EMAIL="coach@example.org")
+    production = app_factory(**PRODUCTION)
     hsts = production.test_client().get("/roadmap").headers["Strict-Transport-Security"]
     assert int(hsts.split("max-age=")[1].split(";")[0]) >= 31_536_000
     development = app_factory(DEVELOPMENT=True)
