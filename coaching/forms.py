@@ -6,9 +6,8 @@ import base64
 import hashlib
 import re
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,9 +21,6 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
-
-from . import editing, images
-from .content import MARKDOWN_MAX_DEPTH, line_nested_too_deeply, slugify
 
 MESSAGE_MAX_LENGTH = 5000
 NAME_MAX_LENGTH = 200
@@ -99,7 +95,7 @@ def _drop_control_characters(value):
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value)
 
 
-def _strip(value):
+def strip_text(value):
     """Trim surrounding whitespace from text input (not from the message body's inside)."""
     return value.strip() if isinstance(value, str) else value
 
@@ -137,7 +133,7 @@ class ContactForm(SiteForm):
 
     name = StringField(
         "Your name",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired("Enter your name so I know what to call you"),
             Length(max=NAME_MAX_LENGTH, message=f"Your name must be {NAME_MAX_LENGTH} characters or fewer"),
@@ -146,12 +142,12 @@ class ContactForm(SiteForm):
     )
     email = EmailField(
         "Your email address",
-        filters=[_strip],
+        filters=[strip_text],
         validators=email_validators("Enter your email address so I can reply"),
     )
     phone = TelField(
         "Phone number (optional)",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             Optional(),
             NoControlCharacters("Enter a phone number using digits, spaces and + ( ) -, or leave it empty"),
@@ -187,7 +183,7 @@ class ContactForm(SiteForm):
 class SignInForm(SiteForm):
     """The coach's sign-in: address and password (paste allowed, no puzzles)."""
 
-    email = EmailField("Email address", filters=[_strip],
+    email = EmailField("Email address", filters=[strip_text],
                        validators=[DataRequired("Enter the email address of your account")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
@@ -195,7 +191,7 @@ class SignInForm(SiteForm):
 class SecondFactorForm(SiteForm):
     """The 6-digit code from an authenticator app, or a recovery code."""
 
-    code = StringField("Code from your authenticator app, or a recovery code", filters=[_strip],
+    code = StringField("Code from your authenticator app, or a recovery code", filters=[strip_text],
                        validators=[DataRequired("Enter the 6-digit code from your authenticator app")])
 
 
@@ -223,7 +219,7 @@ class ConfirmPasswordForm(SiteForm):
 class ForgotPasswordForm(SiteForm):
     """Ask for a link to choose a new password: the address of the admin account."""
 
-    email = EmailField("Email address", filters=[_strip],
+    email = EmailField("Email address", filters=[strip_text],
                        validators=email_validators("Enter the email address of your account"))
 
 
@@ -246,7 +242,7 @@ class InquiryReplyForm(SiteForm):
 
     subject = StringField(
         "Subject",
-        filters=[_strip],
+        filters=[strip_text],
         validators=[
             DataRequired("Enter a subject for your reply"),
             Length(max=200, message="The subject must be 200 characters or fewer"),
@@ -283,7 +279,7 @@ class EraseByEmailForm(SiteForm):
 
     email = EmailField(
         "Email address",
-        filters=[_strip],
+        filters=[strip_text],
         validators=email_validators("Enter the email address whose messages you want to erase"),
     )
 
@@ -291,127 +287,8 @@ class EraseByEmailForm(SiteForm):
 class InboxSearchForm(SiteForm):
     """The inbox's search box: posted, and kept in the session rather than the URL."""
 
-    q = SearchField("Search names, email addresses and messages", filters=[_strip],
+    q = SearchField("Search names, email addresses and messages", filters=[strip_text],
                     validators=[Length(max=200, message="Search for 200 characters or fewer")])
 
 
 # --- The post editor (admin/posts.py) ---
-
-SLUG_MESSAGE = "Use only lowercase letters, numbers and hyphens in the web address, like my-first-post"
-
-
-def _lower(value):
-    """Lowercase text input (a web address is lowercase)."""
-    return value.lower() if isinstance(value, str) else value
-
-
-def _stored_upload_only(value):
-    """Keep a carried-over image name only if it is one this site stored; anything else is dropped."""
-    return value if isinstance(value, str) and editing.stored_upload(value) else ""
-
-
-def _not_nested_too_deeply(form, field) -> None:
-    """Refuse Markdown nested deeper than the renderer can follow, naming the line."""
-    line = line_nested_too_deeply(field.data or "")
-    if line is not None:
-        raise ValidationError(f"Line {line} of the text is nested more than {MARKDOWN_MAX_DEPTH} levels deep "
-                              "(lists, quotes or indents). Use fewer levels")
-
-
-class CoverImage:
-    """Accept a JPEG, PNG or WebP image, judged by its first bytes (never its name), up to UPLOAD_MAX_BYTES."""
-
-    def __call__(self, form, field) -> None:
-        """Raise a message saying what kind and size of image will do."""
-        if not field.data:
-            return
-        limit = current_app.config["UPLOAD_MAX_BYTES"]
-        data = field.data.stream.read(limit + 1)
-        field.data.stream.seek(0)
-        if len(data) > limit:
-            raise ValidationError(f"The image must be {editing.upload_limit_text()} or smaller")
-        if images.image_extension(data) is None:
-            raise ValidationError(images.NOT_A_PICTURE)
-
-
-class PostForm(SiteForm):
-    """Write or edit a post. `current_post` is the post being edited (None for a new one)."""
-
-    title = StringField("Title", filters=[_strip], validators=[
-        DataRequired("Enter a title for the post"),
-        Length(max=editing.TITLE_MAX_LENGTH,
-               message=f"The title must be {editing.TITLE_MAX_LENGTH} characters or fewer"),
-    ])
-    slug = StringField("Web address", filters=[_strip, _lower], validators=[
-        Optional(),
-        Length(max=editing.SLUG_MAX_LENGTH,
-               message=f"The web address must be {editing.SLUG_MAX_LENGTH} characters or fewer"),
-        Regexp(f"^{editing.SLUG_PATTERN.pattern}$", message=SLUG_MESSAGE),
-    ])
-    excerpt = TextAreaField("Summary (optional)", filters=[_strip], validators=[
-        Length(max=1000, message="The summary must be 1,000 characters or fewer"),
-    ])
-    body = TextAreaField("Post text", validators=[DataRequired("Write the text of the post"), _not_nested_too_deeply])
-    tags = StringField("Tags (optional)", filters=[_strip])
-    cover_file = FileField("Image file (optional)", validators=[CoverImage()])
-    cover_upload = HiddenField(filters=[_stored_upload_only])
-    remove_cover = BooleanField("Remove the cover image")
-    cover_alt = StringField("Image description", filters=[_strip], validators=[
-        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The image description must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
-    ])
-    cover_caption = StringField("Caption (optional)", filters=[_strip], validators=[
-        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The caption must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
-    ])
-    cover_credit = StringField("Image credit (optional)", filters=[_strip], validators=[
-        Length(max=editing.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The credit must be {editing.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
-    ])
-    disclaimer = TextAreaField("Disclaimer (optional)", filters=[_strip])
-
-    def __init__(self, *args, current_post=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.current_post = current_post
-
-    def validate(self, extra_validators=None) -> bool:
-        """Suggest the web address from the title when it is left empty, then check every field."""
-        if not self.slug.data and self.title.data:
-            self.slug.data = slugify(self.title.data)[: editing.SLUG_MAX_LENGTH].strip("-")
-            self.slug.raw_data = [self.slug.data]  # so Optional() sees a value and the checks below run
-        return super().validate(extra_validators)
-
-    @property
-    def has_cover(self) -> bool:
-        """Whether the post will show a cover image once saved."""
-        kept = self.current_post is not None and self.current_post.cover_image and not self.remove_cover.data
-        return bool(self.cover_file.data or self.cover_upload.data or kept)
-
-    def validate_slug(self, field) -> None:
-        """The web address must be free: no other post, and no other page of the blog, may have it."""
-        owner = editing.post_with_slug(field.data)
-        if owner is not None and owner.id != getattr(self.current_post, "id", None):
-            raise ValidationError(f"The web address {field.data} is already used by the post “{owner.title}”. "
-                                  "Choose a different one")
-        if editing.slug_is_reserved(field.data):
-            raise ValidationError(f"The web address {field.data} is used by another page of the blog. "
-                                  "Choose a different one")
-
-    def validate_tags(self, field) -> None:
-        """Each tag must fit its column."""
-        if any(len(name) > editing.TAG_MAX_LENGTH for name in editing.tag_names(field.data)):
-            raise ValidationError(f"Each tag must be {editing.TAG_MAX_LENGTH} characters or fewer. "
-                                  "Separate tags with commas")
-
-    def validate_cover_alt(self, field) -> None:
-        """An image needs a description for people who can't see it."""
-        if self.has_cover and not field.data:
-            raise ValidationError("Describe the image for people who can't see it")
-
-
-class ImportPostsForm(SiteForm):
-    """A zip of posts exported from the admin, or a single Markdown file."""
-
-    posts_file = FileField("File to import", validators=[
-        FileRequired("Choose a .zip file of posts, or one .md file"),
-    ])

@@ -11,10 +11,10 @@ from .. import editing, post_archive
 from ..content import MarkdownTooDeep, PostFileError, render_markdown
 from ..database import utcnow
 from ..extensions import db
-from ..forms import ImportPostsForm, PostForm
 from ..images import ImageRejected
 from ..models import Post
 from ..pending_submissions import Pending
+from ..post_forms import ImportPostsForm, PostForm
 from . import bp
 from .after_save import draft_key, draft_saved
 from .resume import restores
