@@ -204,7 +204,11 @@ def device_for(cookie: str | None, email: str) -> str | None:
 
 def trusted_device(cookie: str | None, email: str) -> str | None:
     """The device key if this cookie may skip the account's wait (genuine, fewer than 5 failures), else None."""
-    device = device_for(cookie, email)
+    return still_trusted(device_for(cookie, email))
+
+
+def still_trusted(device: str | None) -> str | None:
+    """The device key (from device_for) while it has failed fewer than DEVICE_FAILURES times, else None."""
     if device is None:
         return None
     failures = db.session.scalar(select(func.count()).select_from(SignInAttempt)

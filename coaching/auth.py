@@ -134,8 +134,9 @@ def start_admin_session(user: AdminUser, signed_in_at: float | None = None) -> N
 def _finish_sign_in(user: AdminUser, next_url: str):
     """SEC-10: start a new session for the signed-in admin, say what failed meanwhile, trust this browser."""
     cookie = request.cookies.get(DEVICE_COOKIE)
-    failures, latest = accounts.failures_since_last_sign_in(user, accounts.device_for(cookie, user.email))
-    if accounts.trusted_device(cookie, user.email) is None:
+    device = accounts.device_for(cookie, user.email)  # the cookie is checked once
+    failures, latest = accounts.failures_since_last_sign_in(user, device)
+    if accounts.still_trusted(device) is None:
         # Only now, code included. A sign-in through a trusted device leaves the account's
         # failures alone, so whoever is guessing elsewhere stays slowed down.
         accounts.forget_failures(user.email)

@@ -56,6 +56,12 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
 
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        """Add another pass's counts to these."""
+        self.sent, self.retried, self.failed = (self.sent + other.sent, self.retried + other.retried,
+                                                self.failed + other.failed)
+        return self
+
 
 @dataclass(frozen=True)
 class _Claimed:
@@ -94,8 +100,7 @@ def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
     total = DeliveryReport()
     for _ in range(batches):
         report = deliver_pending()
-        total.sent, total.retried, total.failed = (
-            total.sent + report.sent, total.retried + report.retried, total.failed + report.failed)
+        total += report
         if not (report.sent or report.retried or report.failed):
             return total  # nothing was due (or other workers claimed it all)
         if report.retried and not report.sent:

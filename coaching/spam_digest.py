@@ -23,11 +23,9 @@ def next_digest_time(now: datetime) -> datetime:
     """The next SPAM_DIGEST_HOUR o'clock in the practice's time zone after `now` (as UTC-aware)."""
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
     local_now = now.astimezone(zone)
-    due = datetime.combine(local_now.date(), time(current_app.config["SPAM_DIGEST_HOUR"]), zone)
-    if due <= local_now:
-        due = datetime.combine(local_now.date() + timedelta(days=1), time(current_app.config["SPAM_DIGEST_HOUR"]),
-                               zone)
-    return due.astimezone(now.tzinfo)
+    hour = time(current_app.config["SPAM_DIGEST_HOUR"])
+    day = local_now.date() if local_now.time() < hour else local_now.date() + timedelta(days=1)
+    return datetime.combine(day, hour, zone).astimezone(now.tzinfo)
 
 
 def _waiting_digest() -> OutboxMessage | None:
