@@ -24,16 +24,18 @@ run: $(VENV)/.installed-run
 	DEVELOPMENT=true $(BIN)/flask seed
 	DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## test: the whole suite, browser tests included
+## test: the import contracts first, then the whole suite, browser tests included
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: speed ratios against a baseline measured in the same run
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench
 
-## lint: ruff over the code and tests
+## lint: which way the areas depend on each other (import-linter), then ruff over the code and tests
 lint: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check coaching tests app.py
 
 ## lock: record the versions installed now in constraints.txt

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import database  # noqa: F401  (registers the SQLite connection settings)
-from .config import ROOT, Config, apply_environment, finalise
-from .database import DatabaseIdConverter
-from .extensions import csrf, db, limiter, login_manager, mail, migrate
+from coaching import accounts, admin, blog, inquiries, mail, operations, pages, web
+from coaching.config import ROOT, Config, apply_environment, finalise
+from coaching.extensions import csrf, db, limiter, login_manager, migrate
+from coaching.extensions import mail as mailer
 
 
 def create_app(test_config: Mapping | None = None, instance_path: str | Path | None = None) -> Flask:
-    """Build the app: settings first, then extensions, blueprints, error pages and commands.
+    """Build the app: settings, extensions, what every page shares, then each area of the site.
 
     The instance folder (database, secret key, mail files) is ./instance unless one is given.
     """
@@ -29,9 +29,14 @@ def create_app(test_config: Mapping | None = None, instance_path: str | Path | N
     )
     load_config(app, test_config)
     register_extensions(app)
-    register_blueprints(app)
-    register_hooks(app)
-    register_commands(app)
+    web.init_app(app)
+    pages.init_app(app)
+    blog.init_app(app)
+    inquiries.init_app(app)
+    mail.init_app(app)
+    accounts.init_app(app)
+    operations.init_app(app)
+    admin.init_app(app)  # last: the areas above have attached their admin views to its blueprint
     configure_logging(app)
     return app
 
@@ -50,48 +55,15 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of extensions.py to this app."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "coaching" / "migrations"))
-    mail.init_app(app)
+    mailer.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-
-    from .accounts import load_session_user
-
-    login_manager.user_loader(load_session_user)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"],
                                 x_proto=app.config["PROXY_FIX_HOPS"])
-
-
-def register_blueprints(app: Flask) -> None:
-    """One blueprint per area of the site."""
-    from . import admin, auth, blog, contact, errors, public
-
-    # Every <int:…> in a route is a database id: capped to what the id columns hold (set before any route).
-    app.url_map.converters["int"] = DatabaseIdConverter
-    app.register_blueprint(public.bp)
-    app.register_blueprint(blog.bp)
-    app.register_blueprint(contact.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(admin.bp)
-    errors.register(app)
-
-
-def register_hooks(app: Flask) -> None:
-    """Security headers, static cache-busting and template helpers."""
-    from . import security, templating
-
-    security.init_app(app)
-    templating.init_app(app)
-
-
-def register_commands(app: Flask) -> None:
-    """The `flask` commands of cli.py."""
-    from . import cli
-
-    cli.init_app(app)
 
 
 def configure_logging(app: Flask) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -72,3 +73,8 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def stored_by_value(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A column type that stores an enum's values ("new"), not its member names ("NEW")."""
+    return Enum(enum_class, name=name, values_callable=lambda members: [member.value for member in members])

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from coaching import create_app
-from coaching.content import CONTENT_DIR, import_post_files
+from coaching.blog.post_files import CONTENT_DIR, import_post_files
 from coaching.extensions import db
 
 REQUESTS = 2000

@@ -13,9 +13,11 @@ from types import SimpleNamespace
 import pytest
 from werkzeug.serving import make_server
 
-from coaching.content import CONTENT_DIR, import_post_files, set_body, tags_named
+from coaching.blog.editor import tags_named
+from coaching.blog.models import Post, PostStatus
+from coaching.blog.post_files import CONTENT_DIR, import_post_files
+from coaching.blog.rendering import set_body
 from coaching.extensions import db
-from coaching.models import Post, PostStatus
 from tests.apps import dispose, make_test_app, require_service, reset_postgres
 from tests.browser_support import CHROMIUM, ClosedBeforeSending
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_admin
@@ -75,7 +77,7 @@ def client(app):
 
 @pytest.fixture
 def seeded(app):
-    """The app with the practice's posts imported from coaching/content/."""
+    """The app with the practice's posts imported from coaching/blog/content/."""
     with app.app_context():
         import_post_files(CONTENT_DIR)
     return app

@@ -9,10 +9,12 @@ import uuid
 import sqlalchemy as sa
 from PIL import Image
 
+from coaching.accounts.models import AdminUser
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import AdminUser, EmailKind, Inquiry, InquiryNote, NoteKind, OutboxMessage, OutboxStatus
-from coaching.outbox import new_message_id
+from coaching.inquiries.models import Inquiry, InquiryNote, NoteKind
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import new_message_id
 
 
 def row_count(app, model) -> int:
@@ -142,14 +144,14 @@ ADMIN_PASSWORD = "gentle-river-stone-lantern"
 @functools.cache
 def admin_password_hash() -> str:
     """The argon2 hash of ADMIN_PASSWORD, made once a session (each hash takes 64 MiB and ~0.15 s)."""
-    from coaching.accounts import hash_password
+    from coaching.accounts.credentials import hash_password
 
     return hash_password(ADMIN_PASSWORD)
 
 
 def add_admin(app) -> int:
     """Store the coach's admin account (id) as `flask create-admin` makes it, with the session's hash."""
-    from coaching.accounts import normalise_email
+    from coaching.accounts.credentials import normalise_email
 
     with app.app_context():
         user = AdminUser(email=normalise_email(ADMIN_EMAIL), password_hash=admin_password_hash())

@@ -7,8 +7,8 @@ import re
 import pyotp
 from sqlalchemy import func, select
 
+from coaching.accounts.models import AdminUser, SignInAttempt
 from coaching.extensions import db
-from coaching.models import AdminUser, SignInAttempt
 from tests.factories import ADMIN_PASSWORD
 from tests.forms import csrf_token_of, post, sign_in
 

@@ -14,16 +14,9 @@ from sqlalchemy import select
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import (
-    EmailKind,
-    ErasureRecord,
-    Inquiry,
-    InquiryStatus,
-    NoteKind,
-    OutboxMessage,
-    OutboxStatus,
-)
-from coaching.outbox import deliver_pending
+from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryStatus, NoteKind
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import deliver_pending
 from tests.factories import HOSTILE, add_inquiry, every_stored_text
 from tests.forms import csrf_token_of, post, sign_in, submit_contact, text_of
 

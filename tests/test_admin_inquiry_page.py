@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import event
 
 from coaching.extensions import db
-from coaching.models import InquiryStatus, OutboxMessage, OutboxStatus
+from coaching.inquiries.models import InquiryStatus
+from coaching.mail.models import OutboxMessage, OutboxStatus
 from tests.factories import add_inquiry
 from tests.forms import csrf_token_of, post, sign_in, submit, text_of, write_post
 

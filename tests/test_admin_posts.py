@@ -14,10 +14,10 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from coaching.content import parse_post_file
+from coaching.blog.images import cleaned_image
+from coaching.blog.models import Post, PostRedirect, PostStatus
+from coaching.blog.post_files import parse_post_file
 from coaching.extensions import db
-from coaching.images import cleaned_image
-from coaching.models import Post, PostRedirect, PostStatus
 from tests.factories import BAD_POST_FILES, HOSTILE_MARKDOWN, opened, picture, row_count
 from tests.forms import csrf_token_of, editor_fields, post, post_closing_body, submit, write_post
 

@@ -10,9 +10,12 @@ import pyotp
 import pytest
 from sqlalchemy import select, update
 
+from coaching.accounts.models import AdminUser
+from coaching.admin.models import PendingSubmission
+from coaching.blog.models import Post
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import AdminUser, InquiryStatus, PendingSubmission, Post
+from coaching.inquiries.models import InquiryStatus
 from tests.factories import ADMIN_PASSWORD, add_inquiry, every_stored_text, row_count
 from tests.forms import csrf_token_of, post, sign_in, text_of
 from tests.test_auth import enable_totp, post_code

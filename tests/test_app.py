@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from coaching.models import Inquiry
+from coaching.inquiries.models import Inquiry
 from tests.apps import dispose, make_test_app
 from tests.factories import row_count
 from tests.forms import contact_form_fields

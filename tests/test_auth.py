@@ -11,9 +11,9 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from coaching import accounts
+from coaching.accounts import credentials
+from coaching.accounts.models import AdminUser, SignInAttempt
 from coaching.extensions import db
-from coaching.models import AdminUser, SignInAttempt
 from tests.apps import PRODUCTION
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.forms import csrf_token_of, post, sign_in, text_of
@@ -123,9 +123,9 @@ def test_guessing_is_slowed_then_the_right_password_works_again(app, client, adm
     assert "Too many attempts" in refused.get_data(as_text=True)
     assert ADMIN_PASSWORD not in caplog.text and "wrong guess" not in caplog.text and ADMIN_EMAIL not in caplog.text
     with app.app_context():
-        later = accounts.utcnow() + timedelta(seconds=16)
-        assert accounts.sign_in_throttle(ADMIN_EMAIL, "127.0.0.1", now=later).allowed
-        attempts = db.session.scalars(select(accounts.SignInAttempt)).all()
+        later = credentials.utcnow() + timedelta(seconds=16)
+        assert credentials.sign_in_throttle(ADMIN_EMAIL, "127.0.0.1", now=later).allowed
+        attempts = db.session.scalars(select(credentials.SignInAttempt)).all()
         for attempt in attempts:
             attempt.created_at -= timedelta(seconds=16)
         db.session.commit()
@@ -135,32 +135,32 @@ def test_guessing_is_slowed_then_the_right_password_works_again(app, client, adm
 def test_waits_grow_but_never_pass_15_minutes(app, admin_user):
     """SEC-07: do waits double from 15 s and cap at 15 minutes, keeping failures under 100 an hour?"""
     with app.app_context():
-        now = accounts.utcnow()
+        now = credentials.utcnow()
         for number in range(30):
-            accounts.record_failure(ADMIN_EMAIL, "192.0.2.1", now=now - timedelta(seconds=30 - number))
+            credentials.record_failure(ADMIN_EMAIL, "192.0.2.1", now=now - timedelta(seconds=30 - number))
         db.session.commit()
-        throttle = accounts.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now)
+        throttle = credentials.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now)
         assert timedelta(minutes=14) < throttle.wait <= timedelta(minutes=15)
-        assert accounts.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now + timedelta(minutes=16)).allowed
+        assert credentials.sign_in_throttle(ADMIN_EMAIL, "192.0.2.9", now=now + timedelta(minutes=16)).allowed
 
 
 def test_address_throttle_covers_many_accounts(app, admin_user):
     """SEC-07: does one address guessing across many accounts get slowed too?"""
     with app.app_context():
         for number in range(6):
-            accounts.record_failure(f"user{number}@example.org", "198.51.100.7")
+            credentials.record_failure(f"user{number}@example.org", "198.51.100.7")
         db.session.commit()
-        assert not accounts.sign_in_throttle(ADMIN_EMAIL, "198.51.100.7").allowed
-        assert accounts.sign_in_throttle(ADMIN_EMAIL, "198.51.100.8").allowed
+        assert not credentials.sign_in_throttle(ADMIN_EMAIL, "198.51.100.7").allowed
+        assert credentials.sign_in_throttle(ADMIN_EMAIL, "198.51.100.8").allowed
 
 
 def enable_totp(app, user_id: int) -> tuple[str, list[str]]:
     """Turn the second factor on for an account; returns its secret and recovery codes."""
     with app.app_context():
         user = db.session.get(AdminUser, user_id)
-        user.totp_secret = accounts.new_totp_secret()
+        user.totp_secret = credentials.new_totp_secret()
         user.totp_enabled = True
-        codes = accounts.new_recovery_codes(user)
+        codes = credentials.new_recovery_codes(user)
         db.session.commit()
         return user.totp_secret, codes
 
@@ -228,7 +228,7 @@ def test_more_than_one_admin_can_exist(app, admin_user):
 
 def test_hash_is_argon2id_and_strong():
     """SEC-09: are passwords hashed with argon2id at 64 MiB or more?"""
-    hashed = accounts.hash_password("a long enough password")
+    hashed = credentials.hash_password("a long enough password")
     assert hashed.startswith("$argon2id$")
     assert int(re.search(r"m=(\d+)", hashed).group(1)) >= 65536
 
@@ -244,13 +244,13 @@ def failures_stored(app, email: str = ADMIN_EMAIL) -> int:
     """How many failed sign-ins are stored under this address's account key."""
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(SignInAttempt)
-                                 .where(SignInAttempt.account_key == accounts.account_key(email)))
+                                 .where(SignInAttempt.account_key == credentials.account_key(email)))
 
 
 def let_the_wait_pass(app, email: str = ADMIN_EMAIL, address: str = "192.0.2.250") -> None:
     """Move every stored failure back by the account's current wait (plus a second), as if it had been sat out."""
     with app.app_context():
-        wait = accounts.sign_in_throttle(email, address).wait or timedelta(0)
+        wait = credentials.sign_in_throttle(email, address).wait or timedelta(0)
         for attempt in db.session.scalars(select(SignInAttempt)):
             attempt.created_at -= wait + timedelta(seconds=1)
         db.session.commit()
@@ -321,8 +321,8 @@ def test_a_device_cookie_is_signed_for_one_account_and_httponly(app, admin_user)
         thief.set_cookie(DEVICE_COOKIE, forged, path="/admin")
         assert sign_in(thief).status_code == 429
     with app.app_context():
-        assert accounts.device_for(value, "someone.else@example.org") is None
-        assert accounts.device_for(value, ADMIN_EMAIL) is not None
+        assert credentials.device_for(value, "someone.else@example.org") is None
+        assert credentials.device_for(value, ADMIN_EMAIL) is not None
 
 
 def test_device_cookie_is_secure_in_production(app_factory, admin_user):

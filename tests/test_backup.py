@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from coaching.backup import BackupError, make_backup
 from coaching.database import utcnow
-from coaching.models import Inquiry
+from coaching.inquiries.models import Inquiry
+from coaching.operations.backup import BackupError, make_backup
 from tests.apps import dispose, make_test_app, require_service, reset_postgres
 from tests.factories import add_admin, add_inquiry, picture, row_count
 from tests.forms import sign_in

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coaching.models import PostStatus
+from coaching.blog.models import PostStatus
 from tests.forms import text_of
 
 SEED_SLUG = "psychedelics-and-neuroplasticity"

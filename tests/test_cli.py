@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from coaching.blog.models import Post, PostRedirect, Tag
 from coaching.extensions import db
-from coaching.models import Post, PostRedirect, Tag
 from tests.factories import row_count
 
 
@@ -32,7 +32,7 @@ def test_seed_imports_the_practice_posts_once(app):
 
 def test_seed_reports_a_bad_file_clearly(app, tmp_path, monkeypatch):
     """Does `flask seed` stop with the file's name and problem instead of a traceback?"""
-    from coaching import cli
+    from coaching.blog import commands as cli
 
     (tmp_path / "broken.md").write_text("no front matter here")
     monkeypatch.setattr(cli, "CONTENT_DIR", tmp_path)

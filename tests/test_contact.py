@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from coaching.extensions import db
-from coaching.models import EmailKind, Inquiry, InquiryStatus, OutboxMessage, OutboxStatus
+from coaching.inquiries.models import Inquiry, InquiryStatus
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 from tests.factories import row_count
 from tests.forms import contact_form_fields, submit_contact
 
@@ -174,7 +175,7 @@ def test_honeypot_is_kept_as_spam_and_not_emailed(client, app):
 
 def test_a_fast_send_is_delivered_not_hidden(app_factory):
     """Is a form sent faster than CONTACT_MIN_FILL_SECONDS kept as new and emailed, with its speed noted?"""
-    from coaching.intake import _signer
+    from coaching.inquiries.intake import _signer
 
     app = app_factory(CONTACT_MIN_FILL_SECONDS=3)
     client = app.test_client()
@@ -311,7 +312,7 @@ def test_fuzzed_fields_never_break_the_form_or_add_recipients(fuzz_app, name, em
 
 def wait_for_background_delivery(app) -> None:
     """Let the web process's background delivery pass finish before the test's database goes away."""
-    from coaching.outbox import kick_delivery
+    from coaching.mail.outbox import kick_delivery
 
     future = kick_delivery(app)
     if future is not None:

@@ -6,14 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from coaching.content import (
-    PostFileError,
-    count_words,
-    make_excerpt,
-    parse_post_file,
-    render_markdown,
-    slugify,
-)
+from coaching.blog.post_files import PostFileError, parse_post_file
+from coaching.blog.rendering import count_words, make_excerpt, render_markdown, slugify
 from tests.factories import BAD_POST_FILES
 
 

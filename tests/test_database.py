@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
-from coaching import inquiries
+from coaching.blog.models import Post
 from coaching.database import UTCDateTime
 from coaching.extensions import db
-from coaching.models import Inquiry, InquiryStatus, Post
+from coaching.inquiries import inbox
+from coaching.inquiries.models import Inquiry, InquiryStatus
 from tests.factories import add_admin, add_inquiry
 
 
@@ -73,7 +74,7 @@ def _open_while_another_writer_commits(app, inquiry_id: int, admin_id: int) -> B
             try:
                 inquiry = db.session.get(Inquiry, inquiry_id)  # the read ...
                 read_done.set()
-                inquiries.open_inquiry(inquiry, admin_id)  # ... then the write
+                inbox.open_inquiry(inquiry, admin_id)  # ... then the write
                 db.session.commit()
                 outcome.append(None)
             except BaseException as error:  # noqa: BLE001  (reported to the test below)

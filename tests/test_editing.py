@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from coaching import editing, post_archive
-from coaching.content import CONTENT_DIR, PostFileError, import_post_files, parse_post_file
+from coaching.blog import archive, editor
+from coaching.blog.images import cleaned_image
+from coaching.blog.models import Post, PostRedirect, Tag
+from coaching.blog.post_files import CONTENT_DIR, PostFileError, import_post_files, parse_post_file
 from coaching.extensions import db
-from coaching.images import cleaned_image
-from coaching.models import Post, PostRedirect, Tag
 from tests.factories import noisy_png, picture
 
 UPLOADED = "uploads/" + "a" * 32 + ".png"
@@ -28,29 +28,29 @@ def test_images_previewed_but_never_saved_are_swept_after_a_week(app, make_post)
     names = {kind: f"{kind[0] * 32}.png" for kind in ("abandoned", "current", "fresh")}
     make_post("shown", cover_image="uploads/" + names["current"])
     with app.test_request_context():
-        folder = editing.upload_folder()
+        folder = editor.upload_folder()
         folder.mkdir(parents=True)
         for name in names.values():
             (folder / name).write_bytes(picture("png", (1, 1)))
         for kind in ("abandoned", "current"):
             os.utime(folder / names[kind], (week_and_a_day_ago, week_and_a_day_ago))
-        stored = editing.store_upload(picture("png", (1, 1)))
+        stored = editor.store_upload(picture("png", (1, 1)))
         assert sorted(path.name for path in folder.iterdir()) == sorted(
             [names["current"], names["fresh"], stored.removeprefix("uploads/")])
 
 
 def test_tags_are_read_from_comma_separated_text():
     """Are tags trimmed, spaces tidied, empty ones dropped and repeats (by address) kept once?"""
-    assert editing.tag_names(" calm, Calm ,, movement   work ,") == ["calm", "movement work"]
-    assert editing.tag_names("") == editing.tag_names(None) == []
+    assert editor.tag_names(" calm, Calm ,, movement   work ,") == ["calm", "movement work"]
+    assert editor.tag_names("") == editor.tag_names(None) == []
 
 
 def test_export_writes_the_front_matter_of_the_seed_files(app, seeded):
-    """Does the seed post export with the same front-matter values as its file in coaching/content/?"""
+    """Does the seed post export with the same front-matter values as its file in coaching/blog/content/?"""
     seed_path = CONTENT_DIR / "psychedelics-and-neuroplasticity.md"
     original = parse_post_file(seed_path.read_text(encoding="utf-8"), seed_path.name)
     with app.test_request_context():
-        text = post_archive.post_file_text(db.session.scalar(select(Post)))
+        text = archive.post_file_text(db.session.scalar(select(Post)))
     exported = parse_post_file(text, "export")
     for key in ("slug", "old_paths", "tags", "title", "author", "published", "updated", "image", "image_alt",
                 "image_caption", "image_credit", "disclaimer"):
@@ -62,9 +62,9 @@ def test_export_writes_the_front_matter_of_the_seed_files(app, seeded):
 def zip_of(files: dict[str, bytes | str]) -> bytes:
     """A zip holding these files."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as zipped:
         for name, content in files.items():
-            archive.writestr(name, content)
+            zipped.writestr(name, content)
     return buffer.getvalue()
 
 
@@ -107,7 +107,7 @@ def test_a_bad_import_names_the_file_and_changes_nothing(app, seeded, filename, 
     with app.test_request_context():
         before = db.session.scalar(select(func.count()).select_from(Post))
         with pytest.raises(PostFileError) as error:
-            post_archive.import_upload(filename, data)
+            archive.import_upload(filename, data)
         assert message in str(error.value)
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Post)) == before
@@ -119,10 +119,10 @@ def test_an_import_updates_posts_by_slug_and_counts_what_changed(app, seeded):
     """Is a post with a known slug updated in place, a new one created, and a repeat import unchanged?"""
     changed = (CONTENT_DIR / "psychedelics-and-neuroplasticity.md").read_text(encoding="utf-8").replace(
         "We are living", "Today we are living")
-    archive = zip_of({"p.md": changed, "good.md": GOOD})
+    upload = zip_of({"p.md": changed, "good.md": GOOD})
     with app.test_request_context():
-        assert post_archive.import_upload("posts.zip", archive) == {"created": 1, "updated": 1, "unchanged": 0}
-        assert post_archive.import_upload("posts.zip", archive) == {"created": 0, "updated": 0, "unchanged": 2}
+        assert archive.import_upload("posts.zip", upload) == {"created": 1, "updated": 1, "unchanged": 0}
+        assert archive.import_upload("posts.zip", upload) == {"created": 0, "updated": 0, "unchanged": 2}
         post = db.session.scalar(select(Post).where(Post.slug == "psychedelics-and-neuroplasticity"))
         assert post.body_markdown.startswith("Today we are living")
 
@@ -131,7 +131,7 @@ def test_an_import_keeps_one_of_each_repeated_tag_or_address(app):
     """Do "Calm" and "calm", or an old address listed twice, import as one tag and one address?"""
     text = "---\nslug: r\ntitle: R\ntags: [Calm, calm, Rest]\nold_paths: [/post/r, /post/r]\n---\nx\n"
     with app.test_request_context():
-        post_archive.import_upload("r.md", text.encode())
+        archive.import_upload("r.md", text.encode())
         post = db.session.scalar(select(Post))
         assert sorted(tag.name for tag in post.tags) == ["Calm", "Rest"]
         assert [redirect.old_path for redirect in post.old_paths] == ["/post/r"]
@@ -142,9 +142,9 @@ def test_an_import_restores_uploaded_images_from_the_zip(app):
     text = f"---\nslug: pic\ntitle: Pic\nimage: {UPLOADED}\nimage_alt: A dot\n---\nx\n"
     dot = picture("png", (1, 1))
     with app.test_request_context():
-        post_archive.import_upload("posts.zip", zip_of({"export/pic.md": text, f"export/{UPLOADED}": dot}))
+        archive.import_upload("posts.zip", zip_of({"export/pic.md": text, f"export/{UPLOADED}": dot}))
         assert (Path(app.instance_path) / UPLOADED).read_bytes() == cleaned_image(dot)[0]
-        assert editing.stored_upload(UPLOADED) is not None
+        assert editor.stored_upload(UPLOADED) is not None
 
 
 def test_importing_a_folder_gives_files_that_share_a_new_tag_one_tag(app, tmp_path):
@@ -164,10 +164,10 @@ def test_a_rename_takes_over_an_old_address_held_by_another_post(app, make_post)
         db.session.add(PostRedirect(old_path="/blog/here", post_id=other))
         db.session.commit()
         post = db.session.get(Post, renamed)
-        values = editing.PostValues(title=post.title, slug="there", excerpt="", body=post.body_markdown, tags="",
+        values = editor.PostValues(title=post.title, slug="there", excerpt="", body=post.body_markdown, tags="",
                                     cover_alt="", cover_caption="", cover_credit="", disclaimer="",
                                     cover_upload="", remove_cover=False)
-        editing.save_post(post, values)
+        editor.save_post(post, values)
         redirect = db.session.scalar(select(PostRedirect))
         assert (redirect.old_path, redirect.post_id) == ("/blog/here", renamed)
         assert db.session.scalar(select(func.count()).select_from(PostRedirect)) == 1

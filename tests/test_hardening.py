@@ -13,7 +13,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from coaching.extensions import db
-from coaching.models import Inquiry, OutboxMessage
+from coaching.inquiries.models import Inquiry
+from coaching.mail.models import OutboxMessage
 from tests.apps import PRODUCTION
 from tests.factories import add_inquiry, row_count
 from tests.forms import contact_form_fields, csrf_token_of, submit_contact, text_of

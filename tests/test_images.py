@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
-from coaching.images import MAX_SIDE, ImageRejected, cleaned_image, image_extension
+from coaching.blog.images import MAX_SIDE, ImageRejected, cleaned_image, image_extension
 from tests.factories import CAMERA_MAKE, IMAGE_FORMATS, XMP, noisy_png, opened, picture
 
 

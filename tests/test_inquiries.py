@@ -1,4 +1,4 @@
-"""The inbox's logic (coaching/inquiries.py): filters, search, erasure, export and `flask purge-inquiries`."""
+"""The inbox's logic (coaching/inquiries/inbox.py): filters, search, erasure, export and `flask purge-inquiries`."""
 
 from __future__ import annotations
 
@@ -9,27 +9,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from coaching import inquiries
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.inquiries import InboxFilter
-from coaching.models import (
-    EmailKind,
-    ErasureRecord,
-    Inquiry,
-    InquiryNote,
-    InquiryStatus,
-    OutboxMessage,
-    OutboxStatus,
-)
-from coaching.outbox import new_message_id
+from coaching.inquiries import inbox
+from coaching.inquiries.inbox import InboxFilter
+from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryNote, InquiryStatus
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import new_message_id
 from tests.factories import add_inquiry, every_stored_text
 
 
 def ids_shown(app, inbox_filter: InboxFilter, page: int = 1) -> list[int]:
     """The ids on one page of the list."""
     with app.app_context():
-        return [inquiry.id for inquiry in inquiries.page_of_inquiries(inbox_filter, page).items]
+        return [inquiry.id for inquiry in inbox.page_of_inquiries(inbox_filter, page).items]
 
 
 def test_list_is_newest_first_in_pages_of_25(app):
@@ -47,7 +40,7 @@ def test_spam_is_left_out_unless_asked_for_and_counts_match(app):
     for status, inquiry_id in by_status.items():
         assert ids_shown(app, InboxFilter(status=status)) == [inquiry_id]
     with app.app_context():
-        assert inquiries.status_counts() == {"new": 1, "read": 1, "replied": 1, "archived": 1, "spam": 1, "all": 4}
+        assert inbox.status_counts() == {"new": 1, "read": 1, "replied": 1, "archived": 1, "spam": 1, "all": 4}
 
 
 @pytest.mark.parametrize("query", ["ZOË", "o'hara", "EXAMPLE.ORG", "recovery", "talk about"])
@@ -65,7 +58,7 @@ def test_search_treats_wildcards_as_text_and_narrows_counts(app):
     assert ids_shown(app, InboxFilter(query="50%")) == [wanted]
     assert ids_shown(app, InboxFilter(query="in_a")) == [wanted]
     with app.app_context():
-        counts = inquiries.status_counts("improved")
+        counts = inbox.status_counts("improved")
     assert counts["new"] == 1 and counts["archived"] == 1 and counts["all"] == 2
 
 
@@ -80,10 +73,10 @@ def test_filter_takes_status_from_the_url_and_the_search_only_from_the_session()
 def test_preview_is_about_100_characters_on_one_line():
     """Is a preview one line, about 100 characters, cut at a word with an ellipsis?"""
     message = "First line.\n\nSecond line " + "word " * 60
-    shown = inquiries.preview(message)
+    shown = inbox.preview(message)
     assert "\n" not in shown and shown.startswith("First line. Second line word")
     assert 50 < len(shown) <= 101 and shown.endswith("word…")
-    assert inquiries.preview("Short.") == "Short."
+    assert inbox.preview("Short.") == "Short."
 
 
 @pytest.mark.parametrize(("states", "status", "expected"), [
@@ -96,7 +89,7 @@ def test_notification_state_is_said_in_words(app, states, status, expected):
     """Does each row say in words whether the coach's notification went out?"""
     inquiry_id = add_inquiry(app, emails=states, status=status)
     with app.app_context():
-        assert inquiries.notification_state(db.session.get(Inquiry, inquiry_id)) == expected
+        assert inbox.notification_state(db.session.get(Inquiry, inquiry_id)) == expected
 
 
 @pytest.mark.parametrize(("value", "cell"), [
@@ -105,7 +98,7 @@ def test_notification_state_is_said_in_words(app, states, status, expected):
 ])
 def test_spreadsheet_cells_cannot_be_formulas(value, cell):
     """SEC-05: does a cell starting with = + - @ (or tab, CR) get a leading apostrophe?"""
-    assert inquiries.spreadsheet_safe(value) == cell
+    assert inbox.spreadsheet_safe(value) == cell
 
 
 def test_export_has_a_bom_every_column_and_only_the_filtered_rows(app):
@@ -114,8 +107,8 @@ def test_export_has_a_bom_every_column_and_only_the_filtered_rows(app):
         add_inquiry(app)
     add_inquiry(app, name="Spam Bot", status=InquiryStatus.SPAM)
     with app.app_context():
-        text = inquiries.export_csv(InboxFilter())
-        spam_only = inquiries.export_csv(InboxFilter(status=InquiryStatus.SPAM))
+        text = inbox.export_csv(InboxFilter())
+        spam_only = inbox.export_csv(InboxFilter(status=InquiryStatus.SPAM))
     assert text.startswith("\ufeffid,received,status,name,email,phone,topic,message,consent_at,privacy_notice_version")
     rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert len(rows) == 30 and {row["name"] for row in rows} == {"Zoë O'Hara"}
@@ -133,9 +126,9 @@ def test_erasing_an_address_removes_its_inquiries_emails_and_notes_only(app, adm
             db.session.add(OutboxMessage(kind=EmailKind.ADMIN_REPLY, message_id=new_message_id(),
                                          recipient=recipient, subject="Hello", body_text="Hello."))
         db.session.commit()
-        assert inquiries.erasure_counts(inquiries.inquiries_from("leave.me@EXAMPLE.net"), "leave.me@example.net") == (
+        assert inbox.erasure_counts(inbox.inquiries_from("leave.me@EXAMPLE.net"), "leave.me@example.net") == (
             3, 1)
-        record = inquiries.erase_address("LEAVE.ME@example.net", admin_user)
+        record = inbox.erase_address("LEAVE.ME@example.net", admin_user)
         db.session.commit()
         assert (record.inquiries, record.emails, record.notes) == (2, 3, 1)
         assert record.inquiry_ids == f"{first},{second}" and record.reason == "email address"
@@ -152,13 +145,13 @@ def test_purge_erases_only_inquiries_past_retention(app_factory):
     old = add_inquiry(app, created_at=now - timedelta(days=31), emails=(OutboxStatus.SENT,), notes=("Old",))
     recent = add_inquiry(app, created_at=now - timedelta(days=29), emails=(OutboxStatus.SENT,))
     with app.app_context():
-        record = inquiries.purge_expired()
+        record = inbox.purge_expired()
         db.session.commit()
         assert (record.reason, record.inquiry_ids, record.inquiries, record.emails, record.notes) == (
             "retention", str(old), 1, 1, 1)
         assert record.admin_id is None
         assert db.session.scalars(select(Inquiry.id)).all() == [recent]
-        assert inquiries.purge_expired() is None
+        assert inbox.purge_expired() is None
 
 
 def test_purge_inquiries_command(app):

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from coaching.extensions import db
-from coaching.forms import ContactForm
-from coaching.intake import _signer, fill_seconds, prepare_new_form, record_inquiry, spam_reason
-from coaching.models import EmailKind, Inquiry, OutboxMessage
+from coaching.inquiries.forms import ContactForm
+from coaching.inquiries.intake import _signer, fill_seconds, prepare_new_form, record_inquiry, spam_reason
+from coaching.inquiries.models import Inquiry
+from coaching.mail.models import EmailKind, OutboxMessage
 
 FIELDS = {"name": "ねこ O'Hara", "email": "neko@example.org", "phone": "", "topic": "roadmap",
           "message": "My hands shake when I type. SECRET-HEALTH-TEXT", "consent": "y"}

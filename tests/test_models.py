@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from coaching.blog.models import Post, PostStatus
 from coaching.extensions import db
-from coaching.models import Post, PostStatus
 
 
 @pytest.mark.parametrize(("words", "minutes"), [(0, 1), (1, 1), (200, 1), (201, 2), (400, 2), (401, 3)])

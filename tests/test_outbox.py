@@ -19,11 +19,12 @@ import pytest
 import trustme
 from sqlalchemy import select
 
-from coaching import outbox
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import EmailKind, Inquiry, OutboxMessage, OutboxStatus
-from coaching.outbox import deliver_pending, kick_delivery, new_message_id, resend, retry_delay
+from coaching.inquiries.models import Inquiry
+from coaching.mail import outbox
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import deliver_pending, kick_delivery, new_message_id, resend, retry_delay
 from tests.factories import add_inquiry
 from tests.forms import submit_contact
 from tests.smtp import SMTP_PASSWORD, SMTP_USERNAME
@@ -378,7 +379,7 @@ def test_nul_in_a_header_is_never_sent(smtp_app, smtp_server, queue_message, fie
 
 def test_without_a_mail_server_messages_become_files(app_factory, tmp_path, queue_message, caplog):
     """Without MAIL_SERVER, is each message written to MAIL_FILE_DIR as an .eml that reads back right?"""
-    caplog.set_level(logging.INFO, logger="coaching.outbox")
+    caplog.set_level(logging.INFO, logger="coaching.mail.outbox")
     mail_dir = tmp_path / "mail"
     app = app_factory(MAIL_FILE_DIR=str(mail_dir), MAIL_DEFAULT_SENDER=SENDER)
     message_id = queue_message(subject="New inquiry from Zoë O'Hara")
@@ -398,7 +399,7 @@ def test_without_a_mail_server_messages_become_files(app_factory, tmp_path, queu
 
 def test_mail_files_default_to_instance_mail(app, queue_message, caplog):
     """Without MAIL_SERVER or MAIL_FILE_DIR, do message files go to instance/mail/, as the log says?"""
-    caplog.set_level(logging.INFO, logger="coaching.outbox")
+    caplog.set_level(logging.INFO, logger="coaching.mail.outbox")
     queue_message()
     assert run_pass(app).sent == 1
     [path] = (Path(app.instance_path) / "mail").iterdir()
@@ -505,7 +506,7 @@ def test_kicks_while_a_pass_waits_share_it(smtp_app, smtp_server):
 
 def test_a_failing_background_pass_is_logged_not_lost(smtp_app, smtp_server, monkeypatch, caplog):
     """Is an exception inside a background pass logged (by class, without its text), never raised?"""
-    caplog.set_level(logging.ERROR, logger="coaching.outbox")
+    caplog.set_level(logging.ERROR, logger="coaching.mail.outbox")
 
     def broken_pass(**_):
         raise RuntimeError("sentinel-visitor-q7@example.com")

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import EmailKind, OutboxMessage, OutboxStatus
-from coaching.outbox import deliver_all_due, kick_delivery, new_message_id
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import deliver_all_due, kick_delivery, new_message_id
 
 BURST = 120  # more than two passes' worth (a pass takes at most 50)
 
@@ -65,7 +65,7 @@ def test_a_pass_against_a_server_refusing_everything_ends(smtp_app, smtp_server)
 
 def test_a_background_pass_stops_after_its_batches(smtp_app, smtp_server, caplog):
     """Does a run stop after its number of batches (20 by default), say so in the log, and leave the rest?"""
-    caplog.set_level(logging.WARNING, logger="coaching.outbox")
+    caplog.set_level(logging.WARNING, logger="coaching.mail.outbox")
     app = smtp_app(smtp_server.port)
     queue_burst(app)
     with app.app_context():

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import EmailKind, Inquiry, OutboxMessage, OutboxStatus
-from coaching.outbox import deliver_pending
+from coaching.inquiries.models import Inquiry
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import deliver_pending
 from tests.forms import submit_contact, text_of
 from tests.smtp import parse_mail, running_smtp_server
 

@@ -12,11 +12,12 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from coaching import accounts, password_reset
+from coaching.accounts import credentials, password_reset
+from coaching.accounts.models import AdminUser
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import AdminUser, EmailKind, OutboxMessage
-from coaching.outbox import deliver_pending
+from coaching.mail.models import EmailKind, OutboxMessage
+from coaching.mail.outbox import deliver_pending
 from tests.apps import PRODUCTION, TEST_SECRET_KEY
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_admin, row_count
 from tests.forms import csrf_token_of, post, sign_in, text_of
@@ -68,7 +69,7 @@ def enable_totp(app, user_id: int) -> str:
     """Turn the second factor on for an account; its secret."""
     with app.app_context():
         user = db.session.get(AdminUser, user_id)
-        user.totp_secret, user.totp_enabled = accounts.new_totp_secret(), True
+        user.totp_secret, user.totp_enabled = credentials.new_totp_secret(), True
         db.session.commit()
         return user.totp_secret
 
@@ -207,9 +208,9 @@ def test_the_link_stops_working_once_the_password_changes(app, client, admin_use
     with app.app_context():
         user = db.session.get(AdminUser, admin_user)
         if change == "password":
-            accounts.set_password(user, "another-long-pass-phrase")
+            credentials.set_password(user, "another-long-pass-phrase")
         else:
-            accounts.end_other_sessions(user)
+            credentials.end_other_sessions(user)
         db.session.commit()
     assert_link_refused(client, client.get(f"/admin/reset-password/{token}"))
 
@@ -262,7 +263,7 @@ def test_with_two_step_sign_in_the_code_is_still_asked_for_after_a_reset(app, cl
 
 def common_long_password() -> str:
     """A password from the common list that is long enough, so only its commonness is wrong."""
-    return next(word for word in sorted(accounts.common_passwords()) if 12 <= len(word) <= 20 and word.isalnum())
+    return next(word for word in sorted(credentials.common_passwords()) if 12 <= len(word) <= 20 and word.isalnum())
 
 
 @pytest.mark.parametrize(("password", "again", "message"), [
@@ -284,7 +285,7 @@ def test_a_refused_new_password_says_how_to_fix_it(app, client, admin_user, pass
     assert not password or f'value="{password}' not in html
     assert client.get(FORM_PAGE).status_code == 200  # the link is not spent
     with app.app_context():
-        assert accounts.password_matches(db.session.get(AdminUser, admin_user), ADMIN_PASSWORD)
+        assert credentials.password_matches(db.session.get(AdminUser, admin_user), ADMIN_PASSWORD)
 
 
 def test_requests_are_throttled_without_saying_so_and_sign_in_still_works(mail_app, smtp_server, caplog):
@@ -324,7 +325,7 @@ def test_bad_links_are_counted_and_then_refused_for_a_while(app, admin_user):
     assert sign_in(app.test_client()).status_code == 302
     with app.app_context():
         later = utcnow() + timedelta(seconds=16)
-        assert accounts.reset_link_throttle("127.0.0.1", now=later).allowed
+        assert credentials.reset_link_throttle("127.0.0.1", now=later).allowed
 
 
 def test_logs_hold_no_token_link_address_or_password(mail_app, smtp_server, caplog):

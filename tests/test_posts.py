@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from coaching import posts
+from coaching.blog import queries
+from coaching.blog.models import Post, PostRedirect, PostStatus
 from coaching.extensions import db
-from coaching.models import Post, PostRedirect, PostStatus
 
 SAME_DAY = datetime(2022, 5, 5, tzinfo=UTC)
 
@@ -19,7 +19,7 @@ def test_neighbours_break_ties_on_the_same_date(app, make_post):
         make_post(slug, published=SAME_DAY)
     with app.app_context():
         middle = db.session.scalar(select(Post).where(Post.slug == "b"))
-        older, newer = posts.neighbours(middle)
+        older, newer = queries.neighbours(middle)
         assert (older.slug, newer.slug) == ("a", "c")
 
 
@@ -29,7 +29,7 @@ def test_old_addresses_of_drafts_do_not_redirect(app, make_post):
     with app.app_context():
         db.session.add(PostRedirect(old_path="/post/hidden-old", post_id=post_id))
         db.session.commit()
-        assert posts.redirect_target("/post/hidden-old") is None
+        assert queries.redirect_target("/post/hidden-old") is None
     assert app.test_client().get("/post/hidden-old").status_code == 404
 
 
@@ -37,7 +37,7 @@ def test_structured_data_names_the_post(app, seeded):
     """Is the BlogPosting data complete: headline, dates, author, image, keywords?"""
     with app.test_request_context():
         post = db.session.scalar(select(Post))
-        data = posts.post_structured_data(post, "https://x.example/p", "https://x.example/i.svg")
+        data = queries.post_structured_data(post, "https://x.example/p", "https://x.example/i.svg")
     assert data["@context"] == "https://schema.org"
     assert data["author"]["name"] == "Hope for Dystonia"
     assert data["image"] == "https://x.example/i.svg"

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from coaching.extensions import db
-from coaching.models import EmailKind, Inquiry, InquiryStatus, OutboxMessage, OutboxStatus
-from coaching.outbox import deliver_pending
-from coaching.spam_digest import next_digest_time
+from coaching.inquiries.models import Inquiry, InquiryStatus
+from coaching.inquiries.spam_digest import next_digest_time
+from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
+from coaching.mail.outbox import deliver_pending
 from tests.forms import sign_in, submit_contact, text_of
 
 REAL = {"name": "Zoë Paste", "email": "zoe@example.org", "message": "I wrote this in my notes app. MY-OWN-WORDS",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import url_for
 
-from coaching.templating import format_date, format_moment
+from coaching.web.templating import format_date, format_moment
 
 
 def test_dates_read_like_the_old_site():

@@ -1,19 +1,20 @@
 """The coach's admin at /admin: one blueprint, guarded here for every view it holds.
 
-Every view needs a signed-in admin (sign-in itself lives in auth.py); sessions end after
+Every view needs a signed-in admin (sign-in itself lives in accounts/); sessions end after
 ADMIN_IDLE_MINUTES without a request and ADMIN_SESSION_HOURS in all (SEC-10); responses are
-never cached (PRIV-03). The views live in inbox.py, posts.py and account.py; a form sent after the
-session ended is kept and brought back by resume.py.
+never cached (PRIV-03). The areas attach their admin views to `bp` from their own admin_views.py
+(inquiries, blog, accounts), so this package imports none of them; a form sent after the session
+ended is kept (pending.py) and brought back by resume.py.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from ..auth import LAST_SEEN_KEY, SIGNED_IN_AT_KEY
-from ..database import utcnow
-from ..security import no_store
+from coaching.admin.session_keys import LAST_SEEN_KEY, SIGNED_IN_AT_KEY
+from coaching.database import utcnow
+from coaching.web.security import no_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -58,4 +59,9 @@ def _to_sign_in(admin_id: int | None, why: str):
 bp.after_request(no_store)
 
 
-from . import account, inbox, posts, resume  # noqa: E402,F401  (views register on bp)
+def init_app(app: Flask) -> None:
+    """Register the admin blueprint, after every area has attached its views to it."""
+    app.register_blueprint(bp)
+
+
+from coaching.admin import resume  # noqa: E402  (its views register on bp, which must exist first)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import g, session
 
-from . import bp
+from coaching.admin import bp
 
 NEXT_PAGE_KEY = "admin_after_save"
 

@@ -1,6 +1,6 @@
 """Nothing the coach types is lost to the end of a session or a stale form token.
 
-A form posted after her session ended is kept (coaching/pending_submissions.py) and, once she has
+A form posted after her session ended is kept (kept_forms.py) and, once she has
 signed in again, /admin/resume puts her back on the same form, filled, with a notice. A form whose
 token is rejected while she is signed in (say, posted from a tab opened before she signed in again)
 comes straight back filled. Each area says how to refill its forms with @restores.
@@ -15,11 +15,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from .. import pending_submissions
-from ..auth import PENDING_SUBMISSION_KEY
-from ..extensions import db
-from ..pending_submissions import Pending
-from . import bp
+from coaching.admin import bp, kept_forms
+from coaching.admin.kept_forms import Pending
+from coaching.admin.session_keys import PENDING_SUBMISSION_KEY
+from coaching.extensions import db
 
 RESTORERS: dict[str, tuple[Callable[[Pending], object], bool]] = {}
 NOT_SAVED = "Nothing has been saved yet, and nothing you typed was lost: it is all below. Check it and send it again."
@@ -44,7 +43,7 @@ def _had_file() -> bool:
 
 def keep_submission(admin_id: int) -> None:
     """Keep this POST for the admin whose session just ended, and remember its token in the new session."""
-    token = pending_submissions.keep(admin_id, request.endpoint or "", request.view_args or {}, request.form,
+    token = kept_forms.keep(admin_id, request.endpoint or "", request.view_args or {}, request.form,
                                      _had_file())
     db.session.commit()
     session[PENDING_SUBMISSION_KEY] = token
@@ -75,7 +74,7 @@ def back_to_its_page(pending: Pending):
 @bp.get("/resume")
 def resume_submission():
     """After signing in again: the form she sent when her session had ended, filled with what she sent."""
-    pending = pending_submissions.take(session.pop(PENDING_SUBMISSION_KEY, None), current_user.id)
+    pending = kept_forms.take(session.pop(PENDING_SUBMISSION_KEY, None), current_user.id)
     db.session.commit()
     if pending is None:
         return redirect(url_for("admin.inquiries"), code=303)
@@ -87,11 +86,11 @@ def token_rejected(error: CSRFError):
     """A rejected form token: signed in, the form comes back filled; signed out, she sees what she typed."""
     if current_user.is_authenticated:
         pending = Pending(request.endpoint or "", request.view_args or {},
-                          pending_submissions.kept_form(request.form), _had_file())
+                          kept_forms.kept_form(request.form), _had_file())
         response = make_response(bring_back(pending, "For your security the site couldn't accept that form (it "
                                                      "was opened before you last signed in)."))
         if response.status_code == 200:
             response.status_code = 400  # refused, and shown again to send once more
         return response
-    typed = [(name, value) for name, value in pending_submissions.kept_fields(request.form) if value.strip()]
+    typed = [(name, value) for name, value in kept_forms.kept_fields(request.form) if value.strip()]
     return render_template("admin/signed_out.html", typed=typed), 400

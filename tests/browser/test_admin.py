@@ -63,7 +63,7 @@ def keyboard_sign_in(page) -> None:
 
 def test_coach_works_through_a_morning_by_keyboard(page, live_app, live_mailbox, tmp_path):
     """A11Y-02: by keyboard alone, can the coach sign in, note, reply, archive, export, publish and sign out?"""
-    from coaching.outbox import deliver_pending
+    from coaching.mail.outbox import deliver_pending
 
     visitor = live_app.test_client()
     submit_contact(visitor, {"name": "Morning Visitor", "email": "morning.visitor@example.org",
@@ -177,10 +177,10 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
 
 def test_hostile_text_is_inert_everywhere_a_browser_shows_it(admin_page, live_app):
     """SEC-05: does hostile text in every inquiry field and in a post raise no dialog in the admin or on the site?"""
-    from coaching.content import set_body
+    from coaching.blog.models import Post, PostStatus
+    from coaching.blog.rendering import set_body
     from coaching.database import utcnow
     from coaching.extensions import db
-    from coaching.models import Post, PostStatus
 
     hostile = " ".join(HOSTILE)
     submit_contact(live_app.test_client(), {

@@ -8,10 +8,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from coaching.content import set_body
+from coaching.blog.models import Post, PostStatus
+from coaching.blog.rendering import set_body
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.models import EmailKind, InquiryStatus, OutboxMessage, Post, PostStatus
+from coaching.inquiries.models import InquiryStatus
+from coaching.mail.models import EmailKind, OutboxMessage
 from tests.browser_support import assert_axe_clean
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, add_inquiry
 
@@ -217,7 +219,7 @@ def test_leaving_the_editor_with_unsaved_changes_asks_first_and_not_after_saving
 def test_a_double_click_sends_one_reply(admin_page, live_app, monkeypatch):
     """REL-10: do two presses of Send reply, the second while the first is on its way, send one reply?"""
     # The reply is stored, then the answer takes a second: time for a second press to reach a second request.
-    monkeypatch.setattr("coaching.admin.inbox.kick_delivery", lambda: time.sleep(1))
+    monkeypatch.setattr("coaching.inquiries.admin_views.kick_delivery", lambda: time.sleep(1))
     inquiry_id = add_inquiry(live_app, name="Double Clicker", status=InquiryStatus.READ)
     page = admin_page
     page.goto(f"/admin/inquiries/{inquiry_id}")

@@ -7,8 +7,8 @@ import contextlib
 import pytest
 from sqlalchemy import select
 
+from coaching.blog.models import Post
 from coaching.extensions import db
-from coaching.models import Post
 from tests.browser_support import assert_axe_clean
 from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
 

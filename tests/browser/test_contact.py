@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from coaching.models import Inquiry
-from coaching.outbox import deliver_pending
+from coaching.inquiries.models import Inquiry
+from coaching.mail.outbox import deliver_pending
 from tests.browser_support import (
     assert_axe_clean,
     focused,

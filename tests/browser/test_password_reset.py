@@ -16,9 +16,9 @@ LINK = re.compile(r"https?://\S+/admin/reset-password/[A-Za-z0-9_.\-]+")
 
 def add_account(live_app, email: str) -> None:
     """An admin account of its own for this test, so the shared coach's password never changes."""
-    from coaching.accounts import hash_password
+    from coaching.accounts.credentials import hash_password
+    from coaching.accounts.models import AdminUser
     from coaching.extensions import db
-    from coaching.models import AdminUser
 
     with live_app.app_context():
         db.session.add(AdminUser(email=email, password_hash=hash_password("first-pass-phrase-for-test")))
@@ -27,7 +27,7 @@ def add_account(live_app, email: str) -> None:
 
 def emailed_link(live_app, live_mailbox, email: str) -> str:
     """Deliver the queued email to the live mailbox; the reset link in the newest one to this address."""
-    from coaching.outbox import deliver_pending
+    from coaching.mail.outbox import deliver_pending
 
     with live_app.app_context():
         deliver_pending()

@@ -1,0 +1,71 @@
+"""The blog: post list, tags, search, post pages, uploaded images and the Atom feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, send_from_directory, url_for
+
+from coaching.blog import editor, queries
+from coaching.web.paging import page_number
+from coaching.web.templating import absolute_url, conditional_page
+
+bp = Blueprint("blog", __name__, url_prefix="/blog")
+bp.add_app_template_global(queries.post_structured_data, "structured_data")
+bp.add_app_template_global(queries.feed_content, "feed_content")
+
+
+@bp.app_template_global()
+def stored_image_url(image: str | None, external: bool = False) -> str | None:
+    """The URL of a stored image: an upload ("uploads/…", served by blog.media) or a static file ("img/…")."""
+    if not image:
+        return None
+    if image.startswith(editor.UPLOAD_PREFIX):
+        endpoint, values = "blog.media", {"name": image.removeprefix(editor.UPLOAD_PREFIX)}
+    else:
+        endpoint, values = "static", {"filename": image}
+    return absolute_url(endpoint, **values) if external else url_for(endpoint, **values)
+
+
+@bp.get("/")
+def index():
+    """Published posts, newest first, ten a page."""
+    page = queries.page_of_posts(page_number())
+    return conditional_page(render_template("blog/index.html", page=page))
+
+
+@bp.get("/tag/<slug>")
+def tag(slug: str):
+    """Published posts carrying one tag."""
+    tag, page = queries.page_of_tag(slug, page_number())
+    return conditional_page(render_template("blog/tag.html", tag=tag, page=page))
+
+
+@bp.get("/search")
+def search():
+    """Posts matching the words of ?q=, with the query echoed back."""
+    query = request.args.get("q", "").strip()[: queries.MAX_QUERY_LENGTH]
+    page = queries.search_posts(query, page_number()) if query else None
+    return render_template("blog/search.html", query=query, page=page)
+
+
+@bp.get("/<slug>")
+def post(slug: str):
+    """One post, with everything the old site showed and links to its neighbours."""
+    post = queries.get_published_post(slug)
+    older, newer = queries.neighbours(post)
+    html = render_template("blog/post.html", post=post, older=older, newer=newer)
+    return conditional_page(html, last_modified=post.modified_at)
+
+
+@bp.get("/media/<name>")
+def media(name: str):
+    """An image uploaded in the admin. Its name is random and never reused, so it may be cached for a year."""
+    if not editor.UPLOAD_NAME.fullmatch(name):
+        abort(404)
+    return send_from_directory(editor.upload_folder(), name, max_age=31_536_000)
+
+
+@bp.get("/feed.xml")
+def feed():
+    """An Atom feed of the newest published posts."""
+    feed = render_template("blog/feed.xml", entries=queries.published_posts(20))
+    return conditional_page(feed, mimetype="application/atom+xml")

@@ -1,0 +1,157 @@
+"""Recording an inquiry and queueing its emails in one transaction, so none is ever lost."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, TimestampSigner
+from sqlalchemy import select
+
+from coaching.database import utcnow
+from coaching.extensions import db
+from coaching.inquiries.forms import ContactForm
+from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
+from coaching.inquiries.spam_digest import note_spam_for_digest
+from coaching.mail.models import EmailKind, OutboxMessage
+from coaching.mail.outbox import compose_email
+from coaching.web.templating import absolute_url
+
+log = logging.getLogger(__name__)
+
+LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+LINK_MARKUP = re.compile(r"\[url[=\]]|\[link=|<a\s[^>]*href", re.IGNORECASE)
+
+
+@dataclass
+class IntakeResult:
+    """What recording a submission did: the inquiry, and whether this request created it."""
+
+    inquiry: Inquiry
+    created: bool
+
+
+def _signer() -> TimestampSigner:
+    """Signs the time a form was shown, so the minimum fill time can't be faked by editing it."""
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt="contact-form-started")
+
+
+def _new_token() -> str:
+    """A one-time submission token (REL-10: the same token twice is one inquiry)."""
+    return secrets.token_urlsafe(24)
+
+
+def prepare_new_form(form: ContactForm) -> None:
+    """Stamp a freshly shown form with when it was shown and a one-time submission token."""
+    form.form_started.data = _signer().sign(str(int(utcnow().timestamp()))).decode()
+    form.submission_token.data = _new_token()
+
+
+def fill_seconds(form: ContactForm, now: datetime) -> int | None:
+    """Seconds from the form being shown to it being sent, or None if the page's stamp is unreadable."""
+    try:
+        started = int(_signer().unsign(form.form_started.data or "").decode())
+    except (BadSignature, ValueError):
+        return None  # an old or odd page: no timing judgement rather than a false positive
+    return max(0, int(now.timestamp()) - started)
+
+
+def spam_reason(form: ContactForm) -> str | None:
+    """Why a submission is surely automated, or None.
+
+    Only strong signals count. Speed alone never does: people with dystonia often write elsewhere,
+    dictate, or paste, so a fast send is kept, delivered and merely flagged (see unusual_speed).
+    """
+    if form.website.data:
+        return "honeypot field filled"  # a field people can't see or reach; only programs fill it
+    message = form.message.data or ""
+    if LINK_MARKUP.search(message):
+        # Forum markup for links: spam tools write it; nobody typing in a plain-text box does.
+        return "link markup for another website (BBCode or HTML)"
+    links = len(LINK.findall(message))
+    if links >= current_app.config["CONTACT_SPAM_LINKS"]:
+        return f"{links} links in the message"
+    return None
+
+
+def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResult:
+    """Add the inquiry and its outgoing emails to the session (the caller commits).
+
+    A token already recorded (a double-click, a resent form) returns the existing inquiry.
+    """
+    now = now or utcnow()
+    token = form.submission_token.data or _new_token()
+    existing = db.session.scalar(select(Inquiry).where(Inquiry.submission_token == token))
+    if existing is not None:
+        return IntakeResult(existing, created=False)
+    reason = spam_reason(form)
+    inquiry = Inquiry(
+        name=form.name.data,
+        email=form.email.data,
+        phone=form.phone.data or None,
+        topic=form.topic.data or None,
+        message=form.message.data,
+        consent_at=now,
+        privacy_notice_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        status=InquiryStatus.SPAM if reason else InquiryStatus.NEW,
+        spam_reason=reason,
+        fill_seconds=fill_seconds(form, now),
+        submission_token=token,
+        created_at=now,
+    )
+    db.session.add(inquiry)
+    db.session.flush()  # the id goes into the coach's link
+    if reason is None:
+        queue_inquiry_emails(inquiry)
+    else:
+        note_spam_for_digest(now)
+    return IntakeResult(inquiry, created=True)
+
+
+def queue_inquiry_emails(inquiry: Inquiry) -> None:
+    """Queue the coach's notification and, unless turned off, the visitor's acknowledgement."""
+    config = current_app.config
+    db.session.add(coach_notification(inquiry))
+    if config["SEND_ACKNOWLEDGEMENT"]:
+        db.session.add(visitor_acknowledgement(inquiry))
+
+
+def coach_notification(inquiry: Inquiry) -> OutboxMessage:
+    """The coach's email about a new inquiry: Reply-To the visitor, the message unless turned off."""
+    context = {
+        "inquiry": inquiry,
+        "topic": topic_label(inquiry.topic),
+        "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
+        "inquiry_url": absolute_url("admin.inquiry", inquiry_id=inquiry.id),
+        "unusual": unusual_speed(inquiry),
+        "speed_explanation": SPEED_EXPLANATION,
+    }
+    return compose_email(
+        inquiry, EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
+        f"New inquiry from {inquiry.name}", "coach_notification", **context,
+    )
+
+
+def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
+    """A short "your message arrived" email, with none of the visitor's words (no spam relay)."""
+    config = current_app.config
+    return compose_email(
+        inquiry, EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
+        f"Your message to {config['SITE_NAME']} has arrived", "visitor_acknowledgement",
+    )
+
+
+SPEED_EXPLANATION = ("faster than anyone types, so it was probably pasted, dictated or filled in by the browser. "
+                     "It may also come from a program, so take care with any links in it.")
+
+
+def unusual_speed(inquiry: Inquiry) -> str | None:
+    """"Sent 2 s after the page opened" when a message came faster than typing allows (delivered all the same)."""
+    seconds = inquiry.fill_seconds
+    if seconds is None or seconds >= current_app.config["CONTACT_MIN_FILL_SECONDS"]:
+        return None
+    return f"Sent {seconds} s after the page opened"

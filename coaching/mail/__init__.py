@@ -1,0 +1,16 @@
+"""The outbox: emails stored with what caused them, then delivered, retried and resent.
+
+It is generic (a kind, a recipient, a reply-to, a subject, the bodies and an optional link to an
+inquiry) and imports no area of the site.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register `flask outbox`."""
+    from coaching.mail import commands
+
+    app.cli.add_command(commands.outbox_group)

@@ -1,0 +1,12 @@
+"""Running the site: backups (and the checks an operator runs)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register `flask backup`."""
+    from coaching.operations import commands
+
+    app.cli.add_command(commands.backup_command)
