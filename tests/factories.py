@@ -9,6 +9,7 @@ import uuid
 import sqlalchemy as sa
 from PIL import Image
 
+from coaching.accounts import credentials
 from coaching.accounts.models import AdminUser
 from coaching.database import utcnow
 from coaching.extensions import db
@@ -158,3 +159,14 @@ def add_admin(app) -> int:
         db.session.add(user)
         db.session.commit()
         return user.id
+
+
+def enable_totp(app, user_id: int) -> tuple[str, list[str]]:
+    """Turn the second factor on for an account; returns its secret and recovery codes."""
+    with app.app_context():
+        user = db.session.get(AdminUser, user_id)
+        user.totp_secret = credentials.new_totp_secret()
+        user.totp_enabled = True
+        codes = credentials.new_recovery_codes(user)
+        db.session.commit()
+        return user.totp_secret, codes

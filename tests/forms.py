@@ -122,3 +122,8 @@ def write_post(client, title: str = "Breathing room", body: str = "Some calm wor
     response = submit(client, title=title, body=body, **fields)
     assert response.status_code == 303, response.get_data(as_text=True)
     return int(re.search(r"/admin/posts/(\d+)/edit", response.headers["Location"]).group(1))
+
+
+def post_code(client, code: str):
+    """Send a second-factor code on the code page."""
+    return post(client, csrf_token_of(client, "/admin/login/code"), "/admin/login/code", code=code)

@@ -16,3 +16,12 @@ def test_every_cited_check_id_is_in_docs_checks():
                                 re.MULTILINE))
     assert len(cited) >= 30
     assert cited - documented == set()
+
+
+def test_every_test_file_docs_checks_names_exists():
+    """Does every test file that docs/checks.md points a newcomer to exist (paths under tests/)?"""
+    named = set(re.findall(r"`((?:[a-z_]+/)*test_[a-z_]+\.py)`", (ROOT / "docs" / "checks.md").read_text()))
+    assert len(named) >= 20
+    missing = {name for name in named
+               if not (ROOT / "tests" / name).is_file() and not (ROOT / name).is_file()}
+    assert missing == set()

@@ -16,9 +16,8 @@ from coaching.blog.models import Post
 from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.inquiries.models import InquiryStatus
-from tests.factories import ADMIN_PASSWORD, add_inquiry, every_stored_text, row_count
-from tests.forms import csrf_token_of, post, sign_in, text_of
-from tests.test_auth import enable_totp, post_code
+from tests.factories import ADMIN_PASSWORD, add_inquiry, enable_totp, every_stored_text, row_count
+from tests.forms import csrf_token_of, post, post_code, sign_in, text_of
 
 POST = {"title": "Slow mornings", "body": "Written over an hour, KEEP-EVERY-WORD.\n\nSecond paragraph.",
         "tags": "movement", "action": "save"}

@@ -15,8 +15,8 @@ from coaching.accounts import credentials
 from coaching.accounts.models import AdminUser, SignInAttempt
 from coaching.extensions import db
 from tests.apps import PRODUCTION
-from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.forms import csrf_token_of, post, sign_in, text_of
+from tests.factories import ADMIN_EMAIL, ADMIN_PASSWORD, enable_totp
+from tests.forms import csrf_token_of, post, post_code, sign_in, text_of
 
 
 def test_sign_in_page_is_accessible_and_not_cached(client):
@@ -152,22 +152,6 @@ def test_address_throttle_covers_many_accounts(app, admin_user):
         db.session.commit()
         assert not credentials.sign_in_throttle(ADMIN_EMAIL, "198.51.100.7").allowed
         assert credentials.sign_in_throttle(ADMIN_EMAIL, "198.51.100.8").allowed
-
-
-def enable_totp(app, user_id: int) -> tuple[str, list[str]]:
-    """Turn the second factor on for an account; returns its secret and recovery codes."""
-    with app.app_context():
-        user = db.session.get(AdminUser, user_id)
-        user.totp_secret = credentials.new_totp_secret()
-        user.totp_enabled = True
-        codes = credentials.new_recovery_codes(user)
-        db.session.commit()
-        return user.totp_secret, codes
-
-
-def post_code(client, code: str):
-    """Send a second-factor code on the code page."""
-    return post(client, csrf_token_of(client, "/admin/login/code"), "/admin/login/code", code=code)
 
 
 def test_second_factor_is_asked_for_and_checked(app, client, admin_user):
