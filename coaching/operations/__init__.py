@@ -1,4 +1,4 @@
-"""Running the site: backups (and the checks an operator runs)."""
+"""Running the site: backups, and `flask check-deploy` (a Flask plugin command, so not registered here)."""
 
 from __future__ import annotations
 
