@@ -56,12 +56,17 @@ def _to_sign_in(admin_id: int | None, why: str):
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-bp.after_request(no_store)
-
-
 def init_app(app: Flask) -> None:
-    """Register the admin blueprint, after every area has attached its views to it."""
+    """Register the admin blueprint (after every area has attached its views) and keep /admin out of caches."""
     app.register_blueprint(bp)
+    app.after_request(_never_stored)
+
+
+def _never_stored(response):
+    """PRIV-03: nothing under /admin (admin, sign-in and their error pages alike) may be kept by a browser or proxy."""
+    if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        return no_store(response)
+    return response
 
 
 from coaching.admin import resume  # noqa: E402  (its views register on bp, which must exist first)

@@ -47,6 +47,14 @@ def test_every_admin_page_is_never_cached(admin_client):
     assert admin_client.get("/admin/login").headers["Cache-Control"] == "no-store"
 
 
+def test_admin_error_pages_and_strangers_redirects_are_never_cached(client, admin_client):
+    """PRIV-03: are an /admin 404 (no view ran) and a stranger's redirect to sign-in no-store, and a public page not?"""
+    assert admin_client.get("/admin/no-such-page").status_code == 404
+    assert admin_client.get("/admin/no-such-page").headers["Cache-Control"] == "no-store"
+    assert client.get("/admin/inquiries").headers["Cache-Control"] == "no-store"
+    assert client.get("/administrator").headers.get("Cache-Control") != "no-store"
+
+
 def test_every_post_route_refuses_a_missing_or_forged_token(app, admin_client):
     """SEC-03: does every state-changing route refuse a missing or forged CSRF token, writing nothing?"""
     def row_counts():
