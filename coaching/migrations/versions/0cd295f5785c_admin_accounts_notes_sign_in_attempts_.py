@@ -96,6 +96,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_inquiry_notes_inquiry_id'))
 
     op.drop_table('inquiry_notes')
+    sa.Enum(name='note_kind').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types a dropped table used
     op.drop_table('erasure_records')
     with op.batch_alter_table('sign_in_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_attempts_remote_address'))

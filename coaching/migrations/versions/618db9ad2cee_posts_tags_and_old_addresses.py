@@ -86,4 +86,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_posts_published_at'))
 
     op.drop_table('posts')
+    sa.Enum(name='post_status').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types a dropped table used
     # ### end Alembic commands ###

@@ -74,10 +74,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_messages_inquiry_id'))
 
     op.drop_table('outbox_messages')
+    sa.Enum(name='outbox_status').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types a dropped table used
+    sa.Enum(name='email_kind').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types a dropped table used
     with op.batch_alter_table('inquiries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inquiries_status'))
         batch_op.drop_index(batch_op.f('ix_inquiries_email'))
         batch_op.drop_index(batch_op.f('ix_inquiries_created_at'))
 
     op.drop_table('inquiries')
+    sa.Enum(name='inquiry_status').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types a dropped table used
     # ### end Alembic commands ###
