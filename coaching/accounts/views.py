@@ -42,6 +42,11 @@ def safe_next(target: str | None) -> str:
 bp.after_request(no_store)
 
 
+def see_other_after_post(location: str):
+    """A redirect for a route taking both methods: 303 after a POST (the browser then GETs), 302 after a GET."""
+    return redirect(location, code=303 if request.method == "POST" else 302)
+
+
 def _wait_message(throttle: credentials.Throttle) -> str:
     """How long to wait before trying again, in words."""
     return (f"Too many attempts. For your account's safety, please wait {throttle.minutes} "
@@ -75,7 +80,7 @@ def login():
                                            if session.get(PENDING_SUBMISSION_KEY) else None)
     next_url = safe_next(wanted)
     if current_user.is_authenticated:
-        return redirect(next_url)
+        return see_other_after_post(next_url)
     form = SignInForm()
     if not form.validate_on_submit():
         return (render_template("accounts/login.html", form=form, problem=None),
@@ -90,7 +95,7 @@ def login():
         _fresh_session()
         session[PENDING_KEY] = {"user": user.get_id(), "at": utcnow().timestamp(),
                                 "next": next_url}
-        return redirect(url_for("auth.second_factor"))
+        return redirect(url_for("auth.second_factor"), code=303)
     return _finish_sign_in(user, next_url)
 
 
@@ -102,7 +107,7 @@ def second_factor():
     if user is None or utcnow().timestamp() - pending["at"] > 600:
         session.pop(PENDING_KEY, None)
         flash("Please sign in again.", "info")
-        return redirect(url_for("auth.login"))
+        return see_other_after_post(url_for("auth.login"))
     form = SecondFactorForm()
     if not form.validate_on_submit():
         return (render_template("accounts/second_factor.html", form=form, problem=None),
@@ -149,7 +154,7 @@ def _finish_sign_in(user: AdminUser, next_url: str):
         session[FAILURES_NOTICE_KEY] = {"count": failures, "latest": latest.timestamp()}
         flash(failures_notice(failures, latest), "info")
     log.info("admin %d signed in", user.id)
-    response = redirect(next_url)
+    response = redirect(next_url, code=303)  # always the answer to a POST: the password or the code
     response.set_cookie(DEVICE_COOKIE, credentials.new_device_cookie(user), path="/admin",
                         max_age=int(credentials.DEVICE_COOKIE_LIFETIME.total_seconds()), httponly=True,
                         secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), samesite="Lax")
@@ -172,7 +177,7 @@ def logout():
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login"), code=303)
 
 
 # --- A forgotten password: a link by email (the service is password_reset.py) ---
