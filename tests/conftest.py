@@ -172,7 +172,7 @@ def admin_client(app, admin_user):
     """A test client signed in as the coach."""
     client = app.test_client()
     response = sign_in(client)
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     return client
 
 

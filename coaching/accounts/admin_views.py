@@ -13,7 +13,7 @@ from flask_login import current_user
 from coaching.accounts import credentials
 from coaching.accounts.forms import ChangePasswordForm, ConfirmPasswordForm, SecondFactorForm
 from coaching.accounts.models import AdminUser
-from coaching.accounts.views import FAILURES_NOTICE_KEY, failures_notice, start_admin_session
+from coaching.accounts.views import FAILURES_NOTICE_KEY, failures_notice, see_other_after_post, start_admin_session
 from coaching.admin import bp
 from coaching.admin.kept_forms import Pending
 from coaching.admin.resume import restores
@@ -70,7 +70,7 @@ def change_password():
                 db.session.commit()
                 _stay_signed_in(user)
                 flash("Your password has been changed. Any other signed-in devices have been signed out.", "info")
-                return redirect(url_for("admin.account"))
+                return redirect(url_for("admin.account"), code=303)
     return _page(400, password_form=form)
 
 
@@ -89,7 +89,7 @@ def _stay_signed_in(user: AdminUser) -> None:
 def start_two_factor():
     """Begin turning on the second factor: a new secret, held in the session until confirmed."""
     session[PENDING_SECRET_KEY] = credentials.new_totp_secret()
-    return redirect(url_for("admin.two_factor_setup"))
+    return redirect(url_for("admin.two_factor_setup"), code=303)
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])
@@ -97,7 +97,7 @@ def two_factor_setup():
     """Show the QR code and secret; turn the second factor on once a code from the app matches."""
     secret = session.get(PENDING_SECRET_KEY)
     if not secret:
-        return redirect(url_for("admin.account"))
+        return see_other_after_post(url_for("admin.account"))
     form = SecondFactorForm()
     form.code.label.text = "The 6-digit code your app shows now"
     problem = None
@@ -133,7 +133,7 @@ def renew_recovery_codes():
     """Replace the recovery codes (the old ones stop working) and show the new ones once."""
     user = _me()
     if not user.totp_enabled:
-        return redirect(url_for("admin.account"))
+        return redirect(url_for("admin.account"), code=303)
     codes = credentials.new_recovery_codes(user)
     db.session.commit()
     return render_template("accounts/admin/recovery_codes.html", codes=codes, just_enabled=False)
@@ -150,7 +150,7 @@ def turn_off_two_factor():
         user.recovery_codes.clear()
         db.session.commit()
         flash("Two-step sign-in is off. You can turn it on again at any time.", "info")
-        return redirect(url_for("admin.account"))
+        return redirect(url_for("admin.account"), code=303)
     if form.current_password.data:
         form.current_password.errors.append("Your current password is not right")
     return _page(400, disable_form=form)

@@ -283,13 +283,19 @@ def check_password(email: str, password: str) -> AdminUser | None:
     return user if password_matches(user, password) else None
 
 
-def password_matches(user: AdminUser | None, password: str) -> bool:
-    """Whether this is the account's password (no account: a dummy check, for even timing); renews old hashes."""
+def _hash_matches(stored_hash: str, secret: str) -> bool:
+    """Whether the secret is the one this argon2 hash was made from."""
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        return _hasher.verify(stored_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
-    if user is None:
+
+
+def password_matches(user: AdminUser | None, password: str) -> bool:
+    """Whether this is the account's password (no account: a dummy check, for even timing); renews old hashes."""
+    # Checked before asking whether the account exists, so an unknown address takes as long.
+    matched = _hash_matches(user.password_hash if user else _dummy_hash(), password)
+    if not matched or user is None:
         return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -338,14 +344,9 @@ def use_recovery_code(user: AdminUser, code: str) -> bool:
     """Spend a matching unused recovery code; False if none matches."""
     code = code.strip().lower()
     for stored in user.recovery_codes:
-        if stored.used_at is not None:
-            continue
-        try:
-            _hasher.verify(stored.code_hash, code)
-        except (VerificationError, InvalidHashError):
-            continue
-        stored.used_at = utcnow()
-        return True
+        if stored.used_at is None and _hash_matches(stored.code_hash, code):
+            stored.used_at = utcnow()
+            return True
     return False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -41,15 +42,34 @@ def safe_next(target: str | None) -> str:
 bp.after_request(no_store)
 
 
+def see_other_after_post(location: str):
+    """A redirect for a route taking both methods: 303 after a POST (the browser then GETs), 302 after a GET."""
+    return redirect(location, code=303 if request.method == "POST" else 302)
+
+
 def _wait_message(throttle: credentials.Throttle) -> str:
     """How long to wait before trying again, in words."""
     return (f"Too many attempts. For your account's safety, please wait {throttle.minutes} "
             f"minute{'s' if throttle.minutes != 1 else ''}, then try again.")
 
 
-def _throttled(form, throttle: credentials.Throttle, template: str):
-    """The form again, with how long to wait before trying (nothing was checked)."""
-    return (render_template(template, form=form, problem=_wait_message(throttle)), 429)
+def _sign_in_step(form, template: str, email: str, check: Callable[[], AdminUser | None],
+                  wrong: str) -> tuple[AdminUser | None, tuple[str, int] | None]:
+    """Throttle, check, count a wrong answer: (the user, None), or (None, the form again: 429 or 400)."""
+    address = request.remote_addr or "unknown"
+    device = credentials.trusted_device(request.cookies.get(DEVICE_COOKIE), email)
+    throttle = credentials.sign_in_throttle(email, address, device=device)
+    if not throttle.allowed:  # nothing is checked while the wait lasts, not even the right answer
+        return None, (render_template(template, form=form, problem=_wait_message(throttle)), 429)
+    user = check()
+    if user is None:
+        credentials.record_failure(email, address, device=device)
+        db.session.commit()
+        return None, (render_template(template, form=form, problem=wrong), 400)
+    # What the check changed (a renewed password hash, a spent recovery code); the account's
+    # failures are forgotten only once the whole sign-in succeeds (_finish_sign_in).
+    db.session.commit()
+    return user, None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,29 +80,22 @@ def login():
                                            if session.get(PENDING_SUBMISSION_KEY) else None)
     next_url = safe_next(wanted)
     if current_user.is_authenticated:
-        return redirect(next_url)
+        return see_other_after_post(next_url)
     form = SignInForm()
     if not form.validate_on_submit():
         return (render_template("accounts/login.html", form=form, problem=None),
-                         200 if not form.errors else 400)
-    address = request.remote_addr or "unknown"
-    device = credentials.trusted_device(request.cookies.get(DEVICE_COOKIE), form.email.data)
-    throttle = credentials.sign_in_throttle(form.email.data, address, device=device)
-    if not throttle.allowed:
-        return _throttled(form, throttle, "accounts/login.html")
-    user = credentials.check_password(form.email.data, form.password.data)
-    if user is None:
-        credentials.record_failure(form.email.data, address, device=device)
-        db.session.commit()
-        return (render_template(
-            "accounts/login.html", form=form,
-            problem="The email address or password is not right. Check them and try again."), 400)
-    db.session.commit()  # a renewed password hash, if any; failures are forgotten only after the code
+                200 if not form.errors else 400)
+    user, refusal = _sign_in_step(
+        form, "accounts/login.html", form.email.data,
+        lambda: credentials.check_password(form.email.data, form.password.data),
+        wrong="The email address or password is not right. Check them and try again.")
+    if refusal:
+        return refusal
     if user.totp_enabled:
         _fresh_session()
         session[PENDING_KEY] = {"user": user.get_id(), "at": utcnow().timestamp(),
                                 "next": next_url}
-        return redirect(url_for("auth.second_factor"))
+        return redirect(url_for("auth.second_factor"), code=303)
     return _finish_sign_in(user, next_url)
 
 
@@ -94,23 +107,17 @@ def second_factor():
     if user is None or utcnow().timestamp() - pending["at"] > 600:
         session.pop(PENDING_KEY, None)
         flash("Please sign in again.", "info")
-        return redirect(url_for("auth.login"))
+        return see_other_after_post(url_for("auth.login"))
     form = SecondFactorForm()
     if not form.validate_on_submit():
         return (render_template("accounts/second_factor.html", form=form, problem=None),
-                         200 if not form.errors else 400)
-    address = request.remote_addr or "unknown"
-    device = credentials.trusted_device(request.cookies.get(DEVICE_COOKIE), user.email)
-    throttle = credentials.sign_in_throttle(user.email, address, device=device)
-    if not throttle.allowed:
-        return _throttled(form, throttle, "accounts/second_factor.html")
-    if not credentials.second_factor_matches(user, form.code.data):
-        credentials.record_failure(user.email, address, device=device)
-        db.session.commit()
-        return (render_template(
-            "accounts/second_factor.html", form=form,
-            problem="That code is not right. Codes change every 30 seconds: enter the one showing now."), 400)
-    db.session.commit()  # a recovery code is now spent
+                200 if not form.errors else 400)
+    _, refusal = _sign_in_step(
+        form, "accounts/second_factor.html", user.email,
+        lambda: user if credentials.second_factor_matches(user, form.code.data) else None,
+        wrong="That code is not right. Codes change every 30 seconds: enter the one showing now.")
+    if refusal:
+        return refusal
     return _finish_sign_in(user, pending["next"])
 
 
@@ -147,7 +154,7 @@ def _finish_sign_in(user: AdminUser, next_url: str):
         session[FAILURES_NOTICE_KEY] = {"count": failures, "latest": latest.timestamp()}
         flash(failures_notice(failures, latest), "info")
     log.info("admin %d signed in", user.id)
-    response = redirect(next_url)
+    response = redirect(next_url, code=303)  # always the answer to a POST: the password or the code
     response.set_cookie(DEVICE_COOKIE, credentials.new_device_cookie(user), path="/admin",
                         max_age=int(credentials.DEVICE_COOKIE_LIFETIME.total_seconds()), httponly=True,
                         secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), samesite="Lax")
@@ -170,7 +177,7 @@ def logout():
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login"), code=303)
 
 
 # --- A forgotten password: a link by email (the service is password_reset.py) ---

@@ -27,10 +27,10 @@ def test_password_change_keeps_this_session_and_ends_others(app, admin_client):
     sign_in(other)
     assert other.get("/admin/").status_code == 200
     response = change_password(admin_client)
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert admin_client.get("/admin/").status_code == 200
     assert other.get("/admin/").status_code == 302
-    assert sign_in(app.test_client(), password=NEW_PASSWORD).status_code == 302
+    assert sign_in(app.test_client(), password=NEW_PASSWORD).status_code == 303
 
 
 def test_password_change_explains_each_problem(admin_client):
@@ -45,7 +45,7 @@ def test_password_change_explains_each_problem(admin_client):
 
 def test_turning_on_two_step_sign_in(app, admin_client, token):
     """Can the coach turn on TOTP with a server-drawn QR code and the key as text, and get recovery codes?"""
-    assert post(admin_client, token, "/admin/account/two-factor/start").status_code == 302
+    assert post(admin_client, token, "/admin/account/two-factor/start").status_code == 303
     page = admin_client.get("/admin/account/two-factor").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     qr = admin_client.get("/admin/account/two-factor/qr.svg")

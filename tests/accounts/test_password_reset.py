@@ -126,7 +126,7 @@ def test_the_email_reaches_exactly_the_admin_with_a_link_that_works(mail_app, sm
     assert client.get("/admin/").status_code == 302  # not signed in by the reset
     assert "Your password has been changed. Sign in with your new password." in text_of(client.get("/admin/login"))
     assert sign_in(client, password=ADMIN_PASSWORD).status_code == 400
-    assert sign_in(client, password=NEW_PASSWORD).status_code == 302
+    assert sign_in(client, password=NEW_PASSWORD).status_code == 303
 
 
 def db_rows(app) -> list[OutboxMessage]:
@@ -258,7 +258,7 @@ def test_with_two_step_sign_in_the_code_is_still_asked_for_after_a_reset(app, cl
     assert response.headers["Location"] == "/admin/login/code"
     assert client.get("/admin/").status_code == 302
     code = pyotp.TOTP(secret).now()
-    assert post(client, csrf_token_of(client, "/admin/login/code"), "/admin/login/code", code=code).status_code == 302
+    assert post(client, csrf_token_of(client, "/admin/login/code"), "/admin/login/code", code=code).status_code == 303
 
 
 def common_long_password() -> str:
@@ -300,7 +300,7 @@ def test_requests_are_throttled_without_saying_so_and_sign_in_still_works(mail_a
             assert response.status_code == 303 and response.headers["Location"] == SENT_PAGE
     assert "throttled" in caplog.text
     assert len(delivered_links(mail_app, smtp_server)) == 5
-    assert sign_in(client).status_code == 302  # reset requests are not sign-in failures
+    assert sign_in(client).status_code == 303  # reset requests are not sign-in failures
 
 
 def test_requests_from_many_addresses_are_limited_per_account(mail_app, smtp_server):
@@ -322,7 +322,7 @@ def test_bad_links_are_counted_and_then_refused_for_a_while(app, admin_user):
     waiting = client.get(FORM_PAGE)
     assert waiting.status_code == 429 and "Too many attempts" in text_of(waiting)
     assert "<title>Error: " in text_of(waiting)
-    assert sign_in(app.test_client()).status_code == 302
+    assert sign_in(app.test_client()).status_code == 303
     with app.app_context():
         later = utcnow() + timedelta(seconds=16)
         assert credentials.reset_link_throttle("127.0.0.1", now=later).allowed

@@ -31,14 +31,14 @@ def test_sign_in_page_is_accessible_and_not_cached(client):
 def test_right_password_signs_in_and_goes_to_the_inbox(client, admin_user):
     """Does the right address and password sign the coach in and open the inbox?"""
     response = sign_in(client)
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == "/admin/inquiries"
     assert client.get("/admin/").status_code == 200
 
 
 def test_address_is_not_case_sensitive(client, admin_user):
     """Does the address work in any letter case, with spaces around it?"""
-    assert sign_in(client, email="  Coach@Example.ORG ").status_code == 302
+    assert sign_in(client, email="  Coach@Example.ORG ").status_code == 303
 
 
 @pytest.mark.parametrize(("email", "password"), [(ADMIN_EMAIL, "wrong password here"),
@@ -88,6 +88,18 @@ def test_sign_out_is_post_only_and_ends_other_copies_of_the_session(app, admin_c
     assert thief.get("/admin/").status_code == 302
 
 
+@pytest.mark.parametrize(("method", "status"), [("GET", 302), ("POST", 303)])
+def test_pages_with_nothing_to_do_answer_a_post_with_303(app, admin_client, token, method, status):
+    """Do the pages taking GET and POST send a POST on with 303 (the browser then GETs) and a GET with 302?"""
+    stranger = app.test_client()
+    pages = [(admin_client, token, "/admin/login", "/admin/inquiries"),  # already signed in
+             (admin_client, token, "/admin/account/two-factor", "/admin/account"),  # no secret pending
+             (stranger, csrf_token_of(stranger, "/admin/login"), "/admin/login/code", "/admin/login")]  # no password
+    for client, csrf, url, location in pages:
+        response = client.open(url, method=method, data={"csrf_token": csrf} if method == "POST" else None)
+        assert (response.status_code, response.headers["Location"]) == (status, location), url
+
+
 def test_cookies_are_httponly_lax_and_secure_in_production(app_factory, admin_user):
     """SEC-02: is the session cookie HttpOnly and SameSite=Lax, and Secure in production?"""
     app = app_factory(**PRODUCTION)
@@ -129,7 +141,7 @@ def test_guessing_is_slowed_then_the_right_password_works_again(app, client, adm
         for attempt in attempts:
             attempt.created_at -= timedelta(seconds=16)
         db.session.commit()
-    assert sign_in(client).status_code == 302
+    assert sign_in(client).status_code == 303
 
 
 def test_waits_grow_but_never_pass_15_minutes(app, admin_user):
@@ -163,7 +175,7 @@ def test_second_factor_is_asked_for_and_checked(app, client, admin_user):
     page = client.get("/admin/login/code").get_data(as_text=True)
     assert 'autocomplete="one-time-code"' in page
     assert post_code(client, "000000").status_code == 400
-    assert post_code(client, pyotp.TOTP(secret).now()).status_code == 302
+    assert post_code(client, pyotp.TOTP(secret).now()).status_code == 303
     assert client.get("/admin/").status_code == 200
 
 
@@ -171,7 +183,7 @@ def test_recovery_code_works_once(app, client, admin_user):
     """Does a recovery code stand in for the app once, and not a second time?"""
     _, codes = enable_totp(app, admin_user)
     sign_in(client)
-    assert post_code(client, codes[0]).status_code == 302
+    assert post_code(client, codes[0]).status_code == 303
     other = app.test_client()
     sign_in(other)
     assert post_code(other, codes[0]).status_code == 400
@@ -247,7 +259,7 @@ def test_the_right_password_does_not_reset_wrong_codes(app, admin_user):
     for number in range(6):
         let_the_wait_pass(app)
         client = from_address(app, f"203.0.113.{number + 1}")
-        assert sign_in(client).status_code == 302  # the right password, once the wait is over
+        assert sign_in(client).status_code == 303  # the right password, once the wait is over
         checked.append([post_code(client, "000000").status_code for _ in range(5)].count(400))
     # 5 free, then one code per wait (15 s, 30 s, ...): not 5 more after every right password.
     assert checked == [5, 1, 1, 1, 1, 1] and failures_stored(app) == 10
@@ -257,7 +269,7 @@ def test_the_code_page_waits_per_account(app, admin_user):
     """SEC-07: after 5 wrong codes from one address, does a code from another address wait too?"""
     secret, _ = enable_totp(app, admin_user)
     first, second = from_address(app, "203.0.113.1"), from_address(app, "203.0.113.2")
-    assert sign_in(first).status_code == 302 and sign_in(second).status_code == 302
+    assert sign_in(first).status_code == 303 and sign_in(second).status_code == 303
     for _ in range(5):
         assert post_code(first, "000000").status_code == 400
     assert post_code(second, pyotp.TOTP(secret).now()).status_code == 429
@@ -276,14 +288,14 @@ def keep_the_account_waiting(app) -> None:
 def test_a_browser_she_signed_in_on_is_let_in_during_an_attack(app, admin_user):
     """SEC-07: while guesses keep the account waiting, does her own browser (device cookie) still get in?"""
     coach = from_address(app, "192.0.2.10")
-    assert sign_in(coach).status_code == 302
+    assert sign_in(coach).status_code == 303
     assert coach.get_cookie(DEVICE_COOKIE, path="/admin") is not None
     post(coach, csrf_token_of(coach, "/admin/inquiries"), "/admin/logout")
     keep_the_account_waiting(app)
     stranger = sign_in(from_address(app, "192.0.2.11"))  # the right password, from a new browser
     assert stranger.status_code == 429 and "Too many attempts" in text_of(stranger)
     coach.environ_base["REMOTE_ADDR"] = "192.0.2.12"  # her browser, from a new network too
-    assert sign_in(coach).status_code == 302
+    assert sign_in(coach).status_code == 303
     assert failures_stored(app) == 5  # the attacker's wait goes on: her sign-in did not reset it
     notice = "5 failed sign-in attempts since you last signed in"
     assert notice in text_of(coach.get("/admin/inquiries"))  # said once, as she arrives
@@ -349,8 +361,8 @@ def test_device_cookie_skips_the_wait_on_the_code_page_too(app, admin_user):
     secret, _ = enable_totp(app, admin_user)
     coach = from_address(app, "192.0.2.10")
     sign_in(coach)
-    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 302
+    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 303
     post(coach, csrf_token_of(coach, "/admin/inquiries"), "/admin/logout")
     keep_the_account_waiting(app)
     assert sign_in(coach).headers["Location"] == "/admin/login/code"
-    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 302
+    assert post_code(coach, pyotp.TOTP(secret).now()).status_code == 303

@@ -22,7 +22,7 @@ from tests.forms import sign_in
 def lists_inquiries(app, names: list[str]) -> bool:
     """Whether the coach, signed in to this app, sees every one of these names in the inbox."""
     client = app.test_client()
-    assert sign_in(client).status_code == 302
+    assert sign_in(client).status_code == 303
     page = client.get("/admin/inquiries").get_data(as_text=True)
     return all(f">{name}</a>" in page for name in names)
 

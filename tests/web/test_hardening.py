@@ -161,7 +161,7 @@ def test_no_route_answers_hostile_values_with_a_5xx(app, admin_user, signed_in):
     if signed_in:
         from tests.forms import sign_in
 
-        assert sign_in(client).status_code == 302
+        assert sign_in(client).status_code == 303
     token = csrf_token_of(client, "/admin/inquiries" if signed_in else "/contact")
     failures = []
     for value in HOSTILE:
