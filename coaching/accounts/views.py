@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from coaching.accounts import credentials, password_reset
@@ -19,7 +19,6 @@ from coaching.admin.session_keys import LAST_SEEN_KEY, PENDING_SUBMISSION_KEY, S
 from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.mail.outbox import kick_delivery
-from coaching.web.security import no_store
 from coaching.web.templating import format_moment
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
@@ -37,9 +36,6 @@ def safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("admin.inquiries")
-
-
-bp.after_request(no_store)
 
 
 def see_other_after_post(location: str):
@@ -168,9 +164,10 @@ def failures_notice(count: int, latest: datetime) -> str:
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    """Sign out here and everywhere else (the session version moves on)."""
+    """Sign out here and everywhere else (the session version moves on); already signed out, just to sign-in."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"), code=303)
     user = db.session.get(AdminUser, current_user.id)
     credentials.end_other_sessions(user)
     db.session.commit()

@@ -53,7 +53,8 @@ def _to_sign_in(admin_id: int | None, why: str):
         return redirect(url_for("auth.login", next=url_for("admin.resume_submission")), code=303)
     if admin_id is not None:
         flash(f"{why} Please sign in again.", "info")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")),
+                    code=303 if request.method == "POST" else 302)
 
 
 def init_app(app: Flask) -> None:

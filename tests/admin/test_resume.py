@@ -104,7 +104,7 @@ def test_a_stranger_gets_nothing_kept(app, client, admin_user):
     assert "KEEP-EVERY-WORD" in page  # shown back to whoever typed it, so it can be copied
     token = csrf_token_of(client, "/admin/login")
     anonymous = post(client, token, "/admin/posts/new", **POST)
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/admin/login")
+    assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/admin/login")
     assert row_count(app, PendingSubmission) == 0 and row_count(app, Post) == 0
 
 
