@@ -110,7 +110,8 @@ def two_factor_setup():
             db.session.commit()
             session.pop(PENDING_SECRET_KEY, None)
             return render_template("accounts/admin/recovery_codes.html", codes=codes, just_enabled=True)
-        problem = "That code doesn't match. Check the app shows Hope for Dystonia, and enter the code showing now."
+        problem = (f"That code doesn't match. Check the app shows {current_app.config['SITE_NAME']}, "
+                   "and enter the code showing now.")
     return render_template("accounts/admin/two_factor_setup.html", form=form, secret=secret, problem=problem), (
         400 if problem or form.errors else 200)
 

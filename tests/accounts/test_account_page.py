@@ -50,8 +50,10 @@ def test_turning_on_two_step_sign_in(app, admin_client, token):
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     qr = admin_client.get("/admin/account/two-factor/qr.svg")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data and qr.headers["Cache-Control"] == "no-store"
+    app.config["SITE_NAME"] = "Calm Steps Coaching"  # the name the authenticator app shows is SITE_NAME's
     wrong = post(admin_client, token, "/admin/account/two-factor", code="123456")
     assert wrong.status_code == 400 and "doesn&#39;t match" in wrong.get_data(as_text=True)
+    assert "Check the app shows Calm Steps Coaching" in wrong.get_data(as_text=True)
     done = post(admin_client, token, "/admin/account/two-factor", code=pyotp.TOTP(secret).now())
     codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.get_data(as_text=True))
     assert len(codes) == 10
