@@ -18,7 +18,6 @@ from coaching.admin.kept_forms import kept_form
 from coaching.admin.session_keys import LAST_SEEN_KEY, PENDING_SUBMISSION_KEY, SIGNED_IN_AT_KEY
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.mail.outbox import kick_delivery
 from coaching.web.templating import format_moment
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
@@ -187,10 +186,8 @@ def forgot_password():
     if not form.validate_on_submit():
         return (render_template("accounts/forgot_password.html", form=form),
                 200 if not form.errors else 400)
-    queued = password_reset.request_reset(form.email.data, request.remote_addr or "unknown")
+    password_reset.request_reset(form.email.data, request.remote_addr or "unknown")
     db.session.commit()
-    if queued:
-        kick_delivery()
     return redirect(url_for("auth.reset_email_sent"), code=303)
 
 

@@ -22,7 +22,6 @@ from coaching.inquiries.forms import EraseByEmailForm, InboxSearchForm, InquiryR
 from coaching.inquiries.intake import SPEED_EXPLANATION, unusual_speed
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
 from coaching.mail.models import OutboxMessage
-from coaching.mail.outbox import kick_delivery
 from coaching.web.paging import page_number
 
 log = logging.getLogger(__name__)
@@ -137,10 +136,8 @@ def inquiry_action(inquiry_id: int, action: str):
     if action not in inbox.ACTIONS:
         abort(404)
     item = _get(inquiry_id)
-    message, queued = inbox.apply_action(item, action, current_user.id)
-    db.session.commit()
-    if queued:
-        kick_delivery()
+    message, _queued = inbox.apply_action(item, action, current_user.id)
+    db.session.commit()  # an email it queued starts on its way at the commit (coaching/mail/kick_on_commit.py)
     flash(message, "info")
     return _to_inquiry(item)
 
@@ -189,7 +186,6 @@ def reply_to_inquiry(inquiry_id: int):
         return _detail(item, reply_form=form, status=400)
     inbox.send_reply(item, form.subject.data, form.body.data, current_user.id)
     db.session.commit()
-    kick_delivery()
     draft_saved(draft_key("reply", item.id))
     confirm_in_section("reply", "Your reply is on its way. You can follow it under Emails below.")
     return _to_inquiry(item, "reply")
@@ -204,7 +200,6 @@ def resend_inquiry_email(inquiry_id: int, message_id: int):
         return _to_inquiry(item)
     if inbox.resend_email(item, message, current_user.id):
         db.session.commit()
-        kick_delivery()
         flash("The email will be sent again in a moment.", "info")
     else:
         flash("Only an email that failed can be sent again; this one has not failed.", "info")

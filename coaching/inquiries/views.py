@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from coaching.extensions import db, limiter
 from coaching.inquiries.forms import ContactForm
 from coaching.inquiries.intake import prepare_new_form, record_inquiry
-from coaching.mail.outbox import kick_delivery
 from coaching.web.errors import log_incident
 from coaching.web.templating import format_clock
 
@@ -59,7 +58,6 @@ def form():
         ), status=503)
     if result.created:
         log.info("inquiry %d recorded (%s)", result.inquiry.id, result.inquiry.status.value)
-        kick_delivery()
     return redirect(url_for("contact.thanks"), code=303)
 
 

@@ -10,7 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register `flask outbox`."""
-    from coaching.mail import commands
+    """Register `flask outbox`, and start delivery whenever a commit stores an email (kick_on_commit)."""
+    from coaching.mail import commands, kick_on_commit
 
     app.cli.add_command(commands.outbox_group)
+    kick_on_commit.watch_commits()

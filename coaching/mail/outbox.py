@@ -1,7 +1,8 @@
 """Delivering queued email: claim a due message, send it with a timeout, record what happened.
 
 Email is data first: intake writes an OutboxMessage in the same transaction as the inquiry,
-and this module delivers it later (right after the request, or from `flask outbox run`).
+and this module delivers it later (in a background pass that the commit which stored it starts,
+see kick_on_commit.py, or from `flask outbox run`).
 Each message is claimed with one conditional UPDATE before any SMTP talk, so two workers
 never send the same message; a failed attempt is retried with doubling delays until
 OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend. An address
@@ -162,6 +163,7 @@ _queued: Future | None = None
 def kick_delivery(app: Flask | None = None) -> Future | None:
     """Start a background pass that delivers all that is due (if OUTBOX_DELIVER_AFTER_REQUEST); return at once.
 
+    A commit that stores an email calls it (kick_on_commit.py): code that queues email need not.
     `app` defaults to the current one (the background thread needs the real object, not the proxy).
     """
     global _queued

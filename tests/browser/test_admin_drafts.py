@@ -218,8 +218,15 @@ def test_leaving_the_editor_with_unsaved_changes_asks_first_and_not_after_saving
 
 def test_a_double_click_sends_one_reply(admin_page, live_app, monkeypatch):
     """REL-10: do two presses of Send reply, the second while the first is on its way, send one reply?"""
-    # The reply is stored, then the answer takes a second: time for a second press to reach a second request.
-    monkeypatch.setattr("coaching.inquiries.admin_views.kick_delivery", lambda: time.sleep(1))
+    # The reply is committed, then the answer takes a second: time for a second press to reach a second request.
+    # The delay sits where delivery now starts: the commit that stored the reply calls kick_delivery.
+    kicks = []
+
+    def slow_kick(app=None):
+        kicks.append(app)
+        time.sleep(1)
+
+    monkeypatch.setattr("coaching.mail.outbox.kick_delivery", slow_kick)
     inquiry_id = add_inquiry(live_app, name="Double Clicker", status=InquiryStatus.READ)
     page = admin_page
     page.goto(f"/admin/inquiries/{inquiry_id}")
@@ -231,6 +238,7 @@ def test_a_double_click_sends_one_reply(admin_page, live_app, monkeypatch):
     page.mouse.click(*centre)
     page.wait_for_url(f"**/admin/inquiries/{inquiry_id}#reply")
     assert replies_to(live_app, inquiry_id) == 1
+    assert len(kicks) == 1  # the delay really held the first answer back; the second press stored nothing
 
 
 @pytest.mark.parametrize("width", [375, 1280])
