@@ -146,7 +146,7 @@ def contact_form(app) -> int:
 def admin(app):
     """A client signed in as the coach, and a CSRF token for it."""
     client = app.test_client()
-    assert sign_in(client).status_code == 302
+    assert sign_in(client).status_code == 303
     return client, csrf_token_of(client, "/admin/inquiries")
 
 
