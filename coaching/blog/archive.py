@@ -13,20 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from coaching.blog.editor import (
+from coaching.blog.editor import SLUG_PATTERN, UPLOAD_NAME, UPLOAD_PREFIX, stored_upload, write_upload
+from coaching.blog.images import ImageRejected, cleaned_image, image_extension
+from coaching.blog.models import (
     FIGURE_TEXT_MAX_LENGTH,
     OLD_PATH_MAX_LENGTH,
     SLUG_MAX_LENGTH,
-    SLUG_PATTERN,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
-    UPLOAD_NAME,
-    UPLOAD_PREFIX,
-    stored_upload,
-    write_upload,
+    Post,
 )
-from coaching.blog.images import ImageRejected, cleaned_image, image_extension
-from coaching.blog.models import Post
 from coaching.blog.post_files import (
     POST_FILE_MAX_BYTES,
     PostFile,

@@ -27,11 +27,6 @@ from coaching.extensions import db
 UPLOAD_PREFIX = "uploads/"  # Post.cover_image values under <instance>/uploads/ start with this
 UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|webp)")
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-SLUG_MAX_LENGTH = 200
-TAG_MAX_LENGTH = 80
-TITLE_MAX_LENGTH = 300  # the lengths of the posts table's columns (models.py)
-FIGURE_TEXT_MAX_LENGTH = 500  # image description, caption, credit
-OLD_PATH_MAX_LENGTH = 500
 # An image chosen in a preview and never saved is swept after this long: far longer than an
 # admin session (12 hours at most), so no editor still open can lose the image it carries.
 STALE_UPLOAD_AGE = timedelta(days=7)

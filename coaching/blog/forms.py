@@ -8,6 +8,7 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from coaching.blog import editor, images
+from coaching.blog.models import FIGURE_TEXT_MAX_LENGTH, SLUG_MAX_LENGTH, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
 from coaching.blog.rendering import MARKDOWN_MAX_DEPTH, line_nested_too_deeply, slugify
 from coaching.web.forms import SiteForm, strip_text
 
@@ -53,13 +54,13 @@ class PostForm(SiteForm):
 
     title = StringField("Title", filters=[strip_text], validators=[
         DataRequired("Enter a title for the post"),
-        Length(max=editor.TITLE_MAX_LENGTH,
-               message=f"The title must be {editor.TITLE_MAX_LENGTH} characters or fewer"),
+        Length(max=TITLE_MAX_LENGTH,
+               message=f"The title must be {TITLE_MAX_LENGTH} characters or fewer"),
     ])
     slug = StringField("Web address", filters=[strip_text, _lower], validators=[
         Optional(),
-        Length(max=editor.SLUG_MAX_LENGTH,
-               message=f"The web address must be {editor.SLUG_MAX_LENGTH} characters or fewer"),
+        Length(max=SLUG_MAX_LENGTH,
+               message=f"The web address must be {SLUG_MAX_LENGTH} characters or fewer"),
         Regexp(f"^{editor.SLUG_PATTERN.pattern}$", message=SLUG_MESSAGE),
     ])
     excerpt = TextAreaField("Summary (optional)", filters=[strip_text], validators=[
@@ -71,16 +72,16 @@ class PostForm(SiteForm):
     cover_upload = HiddenField(filters=[_stored_upload_only])
     remove_cover = BooleanField("Remove the cover image")
     cover_alt = StringField("Image description", filters=[strip_text], validators=[
-        Length(max=editor.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The image description must be {editor.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
+        Length(max=FIGURE_TEXT_MAX_LENGTH,
+               message=f"The image description must be {FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     cover_caption = StringField("Caption (optional)", filters=[strip_text], validators=[
-        Length(max=editor.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The caption must be {editor.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
+        Length(max=FIGURE_TEXT_MAX_LENGTH,
+               message=f"The caption must be {FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     cover_credit = StringField("Image credit (optional)", filters=[strip_text], validators=[
-        Length(max=editor.FIGURE_TEXT_MAX_LENGTH,
-               message=f"The credit must be {editor.FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
+        Length(max=FIGURE_TEXT_MAX_LENGTH,
+               message=f"The credit must be {FIGURE_TEXT_MAX_LENGTH} characters or fewer"),
     ])
     disclaimer = TextAreaField("Disclaimer (optional)", filters=[strip_text])
 
@@ -91,7 +92,7 @@ class PostForm(SiteForm):
     def validate(self, extra_validators=None) -> bool:
         """Suggest the web address from the title when it is left empty, then check every field."""
         if not self.slug.data and self.title.data:
-            self.slug.data = slugify(self.title.data)[: editor.SLUG_MAX_LENGTH].strip("-")
+            self.slug.data = slugify(self.title.data)[: SLUG_MAX_LENGTH].strip("-")
             self.slug.raw_data = [self.slug.data]  # so Optional() sees a value and the checks below run
         return super().validate(extra_validators)
 
@@ -113,8 +114,8 @@ class PostForm(SiteForm):
 
     def validate_tags(self, field) -> None:
         """Each tag must fit its column."""
-        if any(len(name) > editor.TAG_MAX_LENGTH for name in editor.tag_names(field.data)):
-            raise ValidationError(f"Each tag must be {editor.TAG_MAX_LENGTH} characters or fewer. "
+        if any(len(name) > TAG_MAX_LENGTH for name in editor.tag_names(field.data)):
+            raise ValidationError(f"Each tag must be {TAG_MAX_LENGTH} characters or fewer. "
                                   "Separate tags with commas")
 
     def validate_cover_alt(self, field) -> None:

@@ -14,6 +14,15 @@ from coaching.extensions import db
 
 WORDS_PER_MINUTE = 200
 
+# The lengths of the text columns below, named once: the editor's form and the import check against them.
+SLUG_MAX_LENGTH = 200
+TITLE_MAX_LENGTH = 300
+AUTHOR_MAX_LENGTH = 200
+TAG_MAX_LENGTH = 80  # a tag's name, and so its slug
+COVER_IMAGE_MAX_LENGTH = 300  # "uploads/<name>" or a path under static/
+FIGURE_TEXT_MAX_LENGTH = 500  # image description, caption, credit
+OLD_PATH_MAX_LENGTH = 500
+
 
 post_tags = Table(
     "post_tags",
@@ -36,8 +45,8 @@ class Tag(db.Model):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80))
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH))
+    slug: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH), unique=True)
 
 
 class Post(db.Model):
@@ -46,9 +55,9 @@ class Post(db.Model):
     __tablename__ = "posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(200), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
-    author: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX_LENGTH), unique=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    author: Mapped[str] = mapped_column(String(AUTHOR_MAX_LENGTH))
     excerpt: Mapped[str] = mapped_column(Text, default="")
     body_markdown: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
@@ -65,10 +74,10 @@ class Post(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Changes on every save, public or not: what ETag/Last-Modified and the feed rely on.
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    cover_image: Mapped[str | None] = mapped_column(String(300))
-    cover_alt: Mapped[str | None] = mapped_column(String(500))
-    cover_caption: Mapped[str | None] = mapped_column(String(500))
-    cover_credit: Mapped[str | None] = mapped_column(String(500))
+    cover_image: Mapped[str | None] = mapped_column(String(COVER_IMAGE_MAX_LENGTH))
+    cover_alt: Mapped[str | None] = mapped_column(String(FIGURE_TEXT_MAX_LENGTH))
+    cover_caption: Mapped[str | None] = mapped_column(String(FIGURE_TEXT_MAX_LENGTH))
+    cover_credit: Mapped[str | None] = mapped_column(String(FIGURE_TEXT_MAX_LENGTH))
     disclaimer: Mapped[str | None] = mapped_column(Text)
 
     tags: Mapped[list[Tag]] = relationship(
@@ -117,6 +126,6 @@ class PostRedirect(db.Model):
     __tablename__ = "post_redirects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    old_path: Mapped[str] = mapped_column(String(500), unique=True)
+    old_path: Mapped[str] = mapped_column(String(OLD_PATH_MAX_LENGTH), unique=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     post: Mapped[Post] = relationship(back_populates="old_paths")
