@@ -11,8 +11,6 @@ from sqlalchemy import Row, and_, select
 from coaching.blog.models import Post, PostRedirect, PostStatus, Tag
 from coaching.extensions import db
 
-MAX_QUERY_LENGTH = 200
-
 
 def page_of_posts(page: int, tag: Tag | None = None) -> Pagination:
     """One page of published posts, newest first; 404 past the last page."""

@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, send_from_directory, url_for
 
 from coaching.blog import editor, queries
+from coaching.web.forms import MAX_QUERY_LENGTH
 from coaching.web.paging import page_number
 from coaching.web.templating import absolute_url, conditional_page
 
 bp = Blueprint("blog", __name__, url_prefix="/blog")
 bp.add_app_template_global(queries.post_structured_data, "structured_data")
 bp.add_app_template_global(queries.feed_content, "feed_content")
+
+
+@bp.context_processor
+def search_box_limit() -> dict:
+    """The longest search the blog reads, for its search box's maxlength."""
+    return {"max_query_length": MAX_QUERY_LENGTH}
 
 
 @bp.app_template_global()
@@ -42,7 +49,7 @@ def tag(slug: str):
 @bp.get("/search")
 def search():
     """Posts matching the words of ?q=, with the query echoed back."""
-    query = request.args.get("q", "").strip()[: queries.MAX_QUERY_LENGTH]
+    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     page = queries.search_posts(query, page_number()) if query else None
     return render_template("blog/search.html", query=query, page=page)
 

@@ -20,7 +20,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from coaching.inquiries.models import TOPIC_LABELS
-from coaching.web.forms import NoControlCharacters, SiteForm, drop_control_characters, email_validators, strip_text
+from coaching.web.forms import (
+    MAX_QUERY_LENGTH,
+    NoControlCharacters,
+    SiteForm,
+    drop_control_characters,
+    email_validators,
+    strip_text,
+)
 
 MESSAGE_MAX_LENGTH = 5000
 NAME_MAX_LENGTH = 200
@@ -168,5 +175,6 @@ class EraseByEmailForm(SiteForm):
 class InboxSearchForm(SiteForm):
     """The inbox's search box: posted, and kept in the session rather than the URL."""
 
-    q = SearchField("Search names, email addresses and messages", filters=[strip_text],
-                    validators=[Length(max=200, message="Search for 200 characters or fewer")])
+    q = SearchField("Search names, email addresses and messages", filters=[strip_text], validators=[
+        Length(max=MAX_QUERY_LENGTH, message=f"Search for {MAX_QUERY_LENGTH} characters or fewer"),
+    ])

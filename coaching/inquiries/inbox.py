@@ -24,13 +24,13 @@ from coaching.inquiries.intake import queue_inquiry_emails
 from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryNote, InquiryStatus, NoteKind, topic_label
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 from coaching.mail.outbox import compose_email, resend
+from coaching.web.forms import MAX_QUERY_LENGTH
 from coaching.web.templating import format_moment
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 25
 PREVIEW_LENGTH = 100
-MAX_QUERY_LENGTH = 200
 STATUS_LABELS = {
     InquiryStatus.NEW: "New",
     InquiryStatus.READ: "Read",

@@ -8,6 +8,9 @@ from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+# The longest search the site reads: the blog's search box and the inbox's (longer is cut off, or refused by a form).
+MAX_QUERY_LENGTH = 200
+
 
 class SiteForm(FlaskForm):
     """The base of every form here: filled from posted fields (and files), never from a JSON body.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coaching.blog.models import PostStatus
+from coaching.web.forms import MAX_QUERY_LENGTH
 from tests.forms import text_of
 
 SEED_SLUG = "psychedelics-and-neuroplasticity"
@@ -150,6 +151,15 @@ def test_search_echoes_the_query_and_helps_when_empty(client, seeded):
     assert "No posts match" in html and "browse all posts" in html
     assert "<b>zebra</b>" not in html
     assert "Type a word or two" in text_of(client.get("/blog/search"))
+
+
+def test_the_search_box_takes_as_much_as_the_search_reads(client, seeded):
+    """Does the search box stop at the length the search reads, and is a longer query cut to it, not refused?"""
+    for url in ("/blog/", "/blog/search"):
+        assert f'maxlength="{MAX_QUERY_LENGTH}"' in text_of(client.get(url)), url
+    response = client.get("/blog/search", query_string={"q": "a" * MAX_QUERY_LENGTH + "zebra"})
+    assert response.status_code == 200
+    assert f'value="{"a" * MAX_QUERY_LENGTH}"' in text_of(response)
 
 
 def test_search_matches_non_ascii_text(client, make_post):
