@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from coaching.admin import bp
@@ -54,7 +54,15 @@ def new_post():
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     """Edit a post, preview it, and publish or unpublish it."""
-    return _editor(editor.get_post(post_id))
+    return _editor(_post_or_404(post_id))
+
+
+def _post_or_404(post_id: int) -> Post:
+    """The post with this id, or the 404 page if there is none (deleted since the link was shown)."""
+    post = editor.get_post(post_id)
+    if post is None:
+        abort(404)
+    return post
 
 
 def _editor(post: Post | None):
@@ -98,7 +106,7 @@ def _editor(post: Post | None):
 @restores("admin.new_post", "admin.edit_post")
 def _resume_editor(pending: Pending):
     """The editor filled with a post sent after the session ended (as a new post if that one was deleted since)."""
-    post = db.session.get(Post, pending.view_args["post_id"]) if "post_id" in pending.view_args else None
+    post = editor.get_post(pending.view_args["post_id"]) if "post_id" in pending.view_args else None
     return _render_editor(PostForm(formdata=pending.formdata, current_post=post), post)
 
 
@@ -112,7 +120,7 @@ def _render_editor(form: PostForm, post: Post | None, preview_html: str | None =
 @bp.post("/posts/<int:post_id>/unpublish", endpoint="unpublish_post", defaults={"public": False})
 def set_published(post_id: int, public: bool):
     """Put a post on the site, or take it off (it stays here as a draft)."""
-    post = editor.get_post(post_id)
+    post = _post_or_404(post_id)
     editor.set_published(post, public)
     flash("The post is published: everyone can read it now." if public
           else "The post is now a draft: only you can see it.", "info")
@@ -122,7 +130,7 @@ def set_published(post_id: int, public: bool):
 @bp.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])
 def delete_post(post_id: int):
     """Ask before deleting a post (GET); delete it (POST)."""
-    post = editor.get_post(post_id)
+    post = _post_or_404(post_id)
     if request.method == "GET":
         return render_template("blog/admin/post_delete.html", post=post)
     title = post.title

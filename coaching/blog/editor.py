@@ -101,9 +101,9 @@ def _discard_upload_if_unused(cover_image: str | None) -> None:
 # --- Reading posts for the admin ---
 
 
-def get_post(post_id: int) -> Post:
-    """Any post, draft or published, by id; 404 if there is none."""
-    return db.get_or_404(Post, post_id)
+def get_post(post_id: int) -> Post | None:
+    """Any post, draft or published, by id, or None if there is none (deleted, or never made)."""
+    return db.session.get(Post, post_id)
 
 
 def posts_by_status() -> tuple[list[Post], list[Post]]:

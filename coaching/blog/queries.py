@@ -1,10 +1,14 @@
-"""Reading published posts: pages of posts, tags, search, neighbours, old addresses, structured data."""
+"""Reading published posts: pages of posts, tags, search, neighbours, old addresses, structured data.
+
+What does not exist for the public (a draft, an unknown tag, a page past the last) comes back as None;
+the views turn that into their 404.
+"""
 
 from __future__ import annotations
 
 import html
 
-from flask import abort, current_app, url_for
+from flask import current_app, url_for
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Row, and_, select
 
@@ -12,26 +16,27 @@ from coaching.blog.models import Post, PostRedirect, PostStatus, Tag
 from coaching.extensions import db
 
 
-def page_of_posts(page: int, tag: Tag | None = None) -> Pagination:
-    """One page of published posts, newest first; 404 past the last page."""
+def page_of_posts(page: int, tag: Tag | None = None) -> Pagination | None:
+    """One page of published posts, newest first; None past the last page (page 1 always exists)."""
     query = Post.published()
     if tag is not None:
         query = query.where(Post.tags.contains(tag))
     return _paginate(query, page)
 
 
-def search_posts(query_text: str, page: int) -> Pagination:
-    """Published posts whose title, excerpt or body contain every word of the query."""
+def search_posts(query_text: str, page: int) -> Pagination | None:
+    """Published posts whose title, excerpt or body contain every word of the query; None past the last page."""
     words = query_text.casefold().split()
     condition = and_(*(Post.search_text.contains(word, autoescape=True) for word in words))
     return _paginate(Post.published().where(condition), page)
 
 
-def _paginate(query, page: int) -> Pagination:
-    """Paginate a select() by the site's page size, answering 404 for pages that do not exist."""
-    return db.paginate(
-        query, page=page, per_page=current_app.config["POSTS_PER_PAGE"], error_out=True
-    )
+def _paginate(query, page: int) -> Pagination | None:
+    """Paginate a select() by the site's page size; None for a page that does not exist (as error_out would 404)."""
+    if page < 1:
+        return None
+    pagination = db.paginate(query, page=page, per_page=current_app.config["POSTS_PER_PAGE"], error_out=False)
+    return pagination if pagination.items or page == 1 else None
 
 
 def latest_posts(limit: int = 3) -> list[Post]:
@@ -39,24 +44,22 @@ def latest_posts(limit: int = 3) -> list[Post]:
     return list(db.session.scalars(Post.published().limit(limit)))
 
 
-def get_published_post(slug: str) -> Post:
-    """The published post at this slug, or 404 (drafts do not exist for the public)."""
-    post = db.session.scalar(
+def get_published_post(slug: str) -> Post | None:
+    """The published post at this slug, or None (drafts do not exist for the public)."""
+    return db.session.scalar(
         select(Post).where(Post.slug == slug, Post.status == PostStatus.PUBLISHED)
     )
-    if post is None:
-        abort(404)
-    return post
 
 
-def page_of_tag(slug: str, page: int) -> tuple[Tag, Pagination]:
-    """The tag at this slug and a page of the published posts carrying it; 404 if none do (or no such tag)."""
+def page_of_tag(slug: str, page: int) -> tuple[Tag, Pagination] | None:
+    """The tag at this slug and a page of the published posts carrying it; None if none do, there is no such
+    tag, or the page is past the last."""
     tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
     if tag is None:
-        abort(404)
+        return None
     posts_page = page_of_posts(page, tag=tag)
-    if posts_page.total == 0:  # a tag only drafts carry does not exist for the public
-        abort(404)
+    if posts_page is None or posts_page.total == 0:  # a tag only drafts carry does not exist for the public
+        return None
     return tag, posts_page
 
 

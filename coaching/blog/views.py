@@ -36,13 +36,18 @@ def stored_image_url(image: str | None, external: bool = False) -> str | None:
 def index():
     """Published posts, newest first, ten a page."""
     page = queries.page_of_posts(page_number())
+    if page is None:
+        abort(404)
     return conditional_page(render_template("blog/index.html", page=page))
 
 
 @bp.get("/tag/<slug>")
 def tag(slug: str):
     """Published posts carrying one tag."""
-    tag, page = queries.page_of_tag(slug, page_number())
+    found = queries.page_of_tag(slug, page_number())
+    if found is None:
+        abort(404)
+    tag, page = found
     return conditional_page(render_template("blog/tag.html", tag=tag, page=page))
 
 
@@ -51,6 +56,8 @@ def search():
     """Posts matching the words of ?q=, with the query echoed back."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     page = queries.search_posts(query, page_number()) if query else None
+    if query and page is None:
+        abort(404)
     return render_template("blog/search.html", query=query, page=page)
 
 
@@ -58,6 +65,8 @@ def search():
 def post(slug: str):
     """One post, with everything the old site showed and links to its neighbours."""
     post = queries.get_published_post(slug)
+    if post is None:
+        abort(404)
     older, newer = queries.neighbours(post)
     html = render_template("blog/post.html", post=post, older=older, newer=newer)
     return conditional_page(html, last_modified=post.modified_at)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from coaching.blog import archive, editor
 from coaching.blog.images import cleaned_image
-from coaching.blog.models import Post, PostRedirect, Tag
+from coaching.blog.models import Post, PostRedirect, PostStatus, Tag
 from coaching.blog.post_files import CONTENT_DIR, PostFileError, import_post_files, parse_post_file
 from coaching.extensions import db
 from tests.factories import noisy_png, picture
@@ -37,6 +37,14 @@ def test_images_previewed_but_never_saved_are_swept_after_a_week(app, make_post)
         stored = editor.store_upload(picture("png", (1, 1)))
         assert sorted(path.name for path in folder.iterdir()) == sorted(
             [names["current"], names["fresh"], stored.removeprefix("uploads/")])
+
+
+def test_a_post_that_is_not_there_is_none(app, make_post):
+    """Does get_post answer None, not an HTTP error, for an id no post has (or has any more)?"""
+    post_id = make_post("here", status=PostStatus.DRAFT)
+    with app.app_context():
+        assert editor.get_post(post_id).slug == "here"
+        assert editor.get_post(post_id + 1) is None
 
 
 def test_tags_are_read_from_comma_separated_text():

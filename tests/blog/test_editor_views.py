@@ -19,7 +19,7 @@ from coaching.blog.models import Post, PostRedirect, PostStatus
 from coaching.blog.post_files import parse_post_file
 from coaching.extensions import db
 from tests.factories import BAD_POST_FILES, HOSTILE_MARKDOWN, opened, picture, row_count
-from tests.forms import csrf_token_of, editor_fields, post, post_closing_body, submit, write_post
+from tests.forms import csrf_token_of, editor_fields, post, post_closing_body, sign_in, submit, write_post
 
 IMAGES = {kind: (picture(kind), mimetype) for kind, mimetype in (
     ("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"))}
@@ -236,6 +236,37 @@ def test_delete_asks_first_then_removes_the_post_and_its_old_addresses(app, admi
     assert client.get("/blog/doomed-renamed").status_code == 404
     assert client.get("/blog/doomed").status_code == 404
     assert admin_client.get(f"/admin/posts/{post_id}/edit").status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "edit"), ("POST", "edit"), ("POST", "publish"), ("POST", "unpublish"),
+    ("GET", "delete"), ("POST", "delete"),
+])
+def test_a_post_that_is_not_there_is_the_not_found_page(app, admin_client, make_post, method, path):
+    """Does every page of a post that does not exist (or no longer does) answer 404, with the site's page?"""
+    post_id = make_post("present") + 1
+    token = csrf_token_of(admin_client, "/admin/posts/new")
+    url = f"/admin/posts/{post_id}/{path}"
+    response = admin_client.get(url) if method == "GET" else post(admin_client, token, url, title="T", body="B")
+    assert response.status_code == 404 and "<h1>" in response.get_data(as_text=True)
+
+
+def test_an_edit_kept_for_a_post_deleted_since_comes_back_as_a_new_post(app, admin_client, make_post):
+    """After signing in again, is an edit sent for a post deleted meanwhile shown, filled, as a new post?"""
+    post_id = make_post("short-lived", title="Short lived")
+    fields = {**editor_fields(admin_client, f"/admin/posts/{post_id}/edit"), "body": "KEPT-WORDS", "action": "save"}
+    with admin_client.session_transaction() as session:
+        session["admin_seen"] -= 31 * 60  # idle past ADMIN_IDLE_MINUTES
+    signed_out = admin_client.post(f"/admin/posts/{post_id}/edit", data=fields)
+    assert signed_out.headers["Location"] == "/admin/login?next=/admin/resume"
+    with app.app_context():
+        db.session.delete(db.session.get(Post, post_id))
+        db.session.commit()
+    sign_in(admin_client, next_url="/admin/resume")
+    resumed = admin_client.get("/admin/resume")
+    page = resumed.get_data(as_text=True)
+    assert resumed.status_code == 200 and "KEPT-WORDS" in page and "Write a new post" in page
+    assert 'action="/admin/posts/new"' in page
 
 
 # --- Preview ---

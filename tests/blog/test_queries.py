@@ -43,3 +43,20 @@ def test_structured_data_names_the_post(app, seeded):
     assert data["image"] == "https://x.example/i.svg"
     assert data["keywords"] == ["neuroplasticity", "research"]
     assert 250 < data["wordCount"] < 400
+
+
+def test_what_readers_cannot_see_comes_back_as_none(app, make_post):
+    """Is a draft, an unknown or drafts-only tag, or a page past the last None to the services, not an HTTP error?"""
+    make_post("public", tags=["shared"])
+    make_post("hidden", status=PostStatus.DRAFT, tags=["secret"])
+    with app.test_request_context():
+        assert queries.get_published_post("public").slug == "public"
+        assert queries.get_published_post("hidden") is None
+        assert queries.get_published_post("never-written") is None
+        assert queries.page_of_posts(1).total == 1 and queries.page_of_posts(2) is None
+        tag, page = queries.page_of_tag("shared", 1)
+        assert tag.slug == "shared" and page.total == 1
+        assert queries.page_of_tag("shared", 2) is None
+        assert queries.page_of_tag("secret", 1) is None and queries.page_of_tag("no-such-tag", 1) is None
+        assert queries.search_posts("short body", 1).total == 1 and queries.search_posts("short body", 2) is None
+        assert queries.search_posts("zebra", 1).total == 0  # no match is an empty first page, not a missing one
