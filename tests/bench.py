@@ -57,6 +57,7 @@ def main() -> None:
         with app.app_context():
             db.create_all()
             import_post_files(CONTENT_DIR)
+            db.session.commit()
         client = app.test_client()
         etag = client.get(PAGES["post"]).headers["ETag"]
         print(f"baseline (bare Flask 'hello'): {baseline:,.0f} requests/s, {REQUESTS} requests each")

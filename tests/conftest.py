@@ -80,6 +80,7 @@ def seeded(app):
     """The app with the practice's posts imported from coaching/blog/content/."""
     with app.app_context():
         import_post_files(CONTENT_DIR)
+        db.session.commit()
     return app
 
 
@@ -203,6 +204,7 @@ def live_site(tmp_path_factory, live_mailbox):
     )
     with app.app_context():
         import_post_files(CONTENT_DIR)
+        db.session.commit()
     add_admin(app)
     server = make_server("127.0.0.1", 0, ClosedBeforeSending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -88,15 +88,19 @@ def _editor(post: Post | None):
             preview_html = None
         return _render_editor(form, post, preview_html=preview_html)
     if valid:
+        old_cover = post.cover_image if post else None
         try:
             saved = editor.save_post(post, editor.PostValues.from_form(form))
         except MarkdownTooDeep as exc:
             db.session.rollback()  # the half-set post must not be flushed by the page's own queries
             form.body.errors.append(f"Nothing was saved: {exc}")
         except editor.SlugTaken:
+            db.session.rollback()
             form.slug.errors.append(f"The web address {form.slug.data} has just been taken by another post. "
                                     "Choose a different one")
         else:
+            db.session.commit()
+            editor.discard_upload_if_unused(old_cover)  # only now: a failed save must not lose the image
             flash("Your changes are saved and on the site." if saved.is_published else "Your draft is saved.", "info")
             draft_saved(draft_key("post", post.id if post else None))  # the browser's copy is no longer needed
             return redirect(url_for("admin.edit_post", post_id=saved.id), code=303)
@@ -122,6 +126,7 @@ def set_published(post_id: int, public: bool):
     """Put a post on the site, or take it off (it stays here as a draft)."""
     post = _post_or_404(post_id)
     editor.set_published(post, public)
+    db.session.commit()
     flash("The post is published: everyone can read it now." if public
           else "The post is now a draft: only you can see it.", "info")
     return redirect(url_for("admin.edit_post", post_id=post.id), code=303)
@@ -133,8 +138,10 @@ def delete_post(post_id: int):
     post = _post_or_404(post_id)
     if request.method == "GET":
         return render_template("blog/admin/post_delete.html", post=post)
-    title = post.title
+    title, cover = post.title, post.cover_image
     editor.delete_post(post)
+    db.session.commit()
+    editor.discard_upload_if_unused(cover)
     flash(f"“{title}” is deleted.", "info")
     return redirect(url_for("admin.posts"), code=303)
 
@@ -155,8 +162,10 @@ def import_posts():
         try:
             counts = archive.import_upload(upload.filename or "", upload.read())
         except PostFileError as exc:
+            db.session.rollback()  # all or nothing: none of the files is kept
             form.posts_file.errors.append(f"Nothing was imported. {exc}")
         else:
+            db.session.commit()
             flash(f"Import finished: {counts['created']} new, {counts['updated']} updated, "
                   f"{counts['unchanged']} unchanged.", "info")
             return redirect(url_for("admin.posts"), code=303)

@@ -95,7 +95,8 @@ def export_archive() -> bytes:
 def import_upload(filename: str, data: bytes) -> dict[str, int]:
     """Create or update posts (by slug) from an exported zip or one .md file, all or nothing.
 
-    Raises PostFileError, naming the file, if anything in it cannot be imported; nothing is changed then.
+    Raises PostFileError, naming the file, if anything in it cannot be imported; the caller then rolls back,
+    and nothing is changed. Otherwise the caller commits.
     """
     texts, images = _read_import(filename, data)
     sources = [_checked_post_file(name, text, images) for name, text in texts]
@@ -111,14 +112,12 @@ def import_upload(filename: str, data: bytes) -> dict[str, int]:
             try:
                 counts[import_post_file(source)] += 1
             except (ValueError, TypeError, SQLAlchemyError) as exc:
-                db.session.rollback()
                 reason = ("one of its addresses already belongs to another post" if isinstance(exc, IntegrityError)
                           else "a value is too long or not allowed" if isinstance(exc, SQLAlchemyError) else exc)
                 raise PostFileError(f"{source.name}: it could not be imported ({reason}).") from exc
     for cover_image in {str(source.meta.get("image")) for source in sources} & set(images):
         if stored_upload(cover_image) is None:
             write_upload(cover_image.removeprefix(UPLOAD_PREFIX), images[cover_image])
-    db.session.commit()
     return counts
 
 

@@ -1,7 +1,8 @@
 """The coach's post editor: saving, publishing and deleting posts, and their cover images.
 
-Each service function that changes posts commits its own transaction; views call one and redirect.
-Export and import of posts as Markdown files live in post_archive.py.
+These functions add, change and flush; the caller (a view) commits, or rolls back when one raises, and only
+after the commit deletes an image file the change left unused (discard_upload_if_unused).
+Export and import of posts as Markdown files live in archive.py.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def discard_stale_uploads() -> int:
     return len(stale)
 
 
-def _discard_upload_if_unused(cover_image: str | None) -> None:
-    """Delete an uploaded image file once no post shows it any more."""
+def discard_upload_if_unused(cover_image: str | None) -> None:
+    """Delete an uploaded image file once no post shows it any more: call it after the commit that dropped it."""
     path = stored_upload(cover_image)
     if path and db.session.scalar(select(Post.id).where(Post.cover_image == cover_image).limit(1)) is None:
         path.unlink(missing_ok=True)
@@ -201,11 +202,15 @@ def _content(post: Post) -> tuple:
 
 def save_post(post: Post | None, values: PostValues) -> Post:
     """Create a draft (post None) or update a post from the editor; a published post's content change moves
-    its "Updated" date, and a slug change keeps the old address as a redirect."""
+    its "Updated" date, and a slug change keeps the old address as a redirect.
+
+    Flushes, so that a web address taken meanwhile by another save raises SlugTaken here, on SQLite and
+    PostgreSQL alike; the session must then be rolled back. The caller commits.
+    """
     if post is None:
         post = Post(author=current_app.config["SITE_NAME"], status=PostStatus.DRAFT)
         db.session.add(post)
-    before, old_slug, old_cover = _content(post) if post.id else None, post.slug, post.cover_image
+    before, old_slug = _content(post) if post.id else None, post.slug
     with db.session.no_autoflush:  # the post is incomplete until set_body()
         post.title = values.title
         post.slug = values.slug or slugify(values.title)
@@ -224,12 +229,9 @@ def save_post(post: Post | None, values: PostValues) -> Post:
     if before is not None and post.is_published and _content(post) != before:
         post.updated_at = utcnow()
     try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
+        db.session.flush()
+    except IntegrityError as exc:  # the form checked the address was free; another save took it since
         raise SlugTaken(values.slug) from exc
-    if old_cover != post.cover_image:
-        _discard_upload_if_unused(old_cover)
     return post
 
 
@@ -258,12 +260,8 @@ def set_published(post: Post, public: bool) -> None:
     elif public:
         post.updated_at = post.updated_at or post.published_at
     post.status = PostStatus.PUBLISHED if public else PostStatus.DRAFT
-    db.session.commit()
 
 
 def delete_post(post: Post) -> None:
-    """Delete a post, its old addresses, and its uploaded image if nothing else shows it."""
-    cover = post.cover_image
+    """Delete a post and its old addresses (its uploaded image goes after the commit: discard_upload_if_unused)."""
     db.session.delete(post)
-    db.session.commit()
-    _discard_upload_if_unused(cover)

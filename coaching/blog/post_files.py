@@ -237,11 +237,13 @@ def import_post_file(source: PostFile) -> str:
 
 
 def import_post_files(directory: Path = CONTENT_DIR) -> dict[str, int]:
-    """Create or refresh the posts in a folder of Markdown files; running it again changes nothing."""
+    """Create or refresh the posts in a folder of Markdown files; running it again changes nothing.
+
+    The caller commits; if it raises PostFileError, the caller rolls back, so nothing is imported.
+    """
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with db.session.no_autoflush:
         for path in sorted(directory.glob("*.md")):
             source = parse_post_file(path.read_text(encoding="utf-8"), path.name)
             counts[import_post_file(source)] += 1
-    db.session.commit()
     return counts

@@ -179,3 +179,26 @@ def test_a_rename_takes_over_an_old_address_held_by_another_post(app, make_post)
         redirect = db.session.scalar(select(PostRedirect))
         assert (redirect.old_path, redirect.post_id) == ("/blog/here", renamed)
         assert db.session.scalar(select(func.count()).select_from(PostRedirect)) == 1
+
+
+def test_the_editor_services_leave_the_commit_to_their_caller(app, make_post, tmp_path):
+    """Do saving, publishing, deleting and importing posts keep nothing when their caller rolls back?"""
+    kept, draft = make_post("kept", title="Kept"), make_post("draft", status=PostStatus.DRAFT)
+    (tmp_path / "seeded.md").write_text("---\nslug: seeded\ntitle: Seeded\n---\nx\n")
+    with app.test_request_context():
+        post = db.session.get(Post, kept)
+        editor.save_post(post, editor.PostValues(
+            title="Changed", slug="changed", excerpt="", body="New.", tags="fresh", cover_alt="", cover_caption="",
+            cover_credit="", disclaimer="", cover_upload="", remove_cover=False))
+        editor.save_post(None, editor.PostValues(
+            title="New", slug="new", excerpt="", body="New.", tags="", cover_alt="", cover_caption="",
+            cover_credit="", disclaimer="", cover_upload="", remove_cover=False))
+        editor.set_published(db.session.get(Post, draft), True)
+        editor.delete_post(db.session.get(Post, kept))
+        import_post_files(tmp_path)
+        archive.import_upload("good.md", GOOD.encode())
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.scalars(select(Post.slug).order_by(Post.slug)).all() == ["draft", "kept"]
+        assert db.session.get(Post, kept).title == "Kept" and not db.session.get(Post, draft).is_published
+        assert db.session.scalar(select(func.count()).select_from(Tag)) == 0

@@ -161,6 +161,40 @@ def test_taking_a_retired_address_removes_its_redirect(app, admin_client, client
     assert client.get("/blog/shared-name").status_code == 200
 
 
+TAKEN_MEANWHILE = "The web address taken has just been taken by another post. Choose a different one"
+
+
+@pytest.fixture
+def checked_before_it_was_taken(monkeypatch):
+    """The form finds every web address free, as if another save took it between the check and this save."""
+    monkeypatch.setattr("coaching.blog.editor.post_with_slug", lambda slug: None)
+
+
+def test_an_address_taken_by_a_concurrent_save_is_the_field_error(app, admin_client, make_post,
+                                                                   checked_before_it_was_taken):
+    """When another save takes the web address after the form checked it, is that the slug's error, nothing saved?"""
+    make_post("taken", title="First")
+    response = submit(admin_client, title="Second", slug="taken", body="Mine.")
+    assert response.status_code == 200 and shows_field_error(response.get_data(as_text=True), TAKEN_MEANWHILE)
+    assert "Second" in response.get_data(as_text=True)  # what she typed is still in the form
+    assert row_count(app, Post) == 1
+
+
+def test_a_rename_that_loses_the_race_keeps_the_post_and_its_image(app, admin_client, make_post,
+                                                                    checked_before_it_was_taken):
+    """When a rename to an address taken meanwhile fails, are the post as it was and its image file both kept?"""
+    make_post("taken")
+    post_id = write_post(admin_client, title="Mine", cover_alt="A dot", image=(picture("png", (1, 1)), "p.png"))
+    name = uploaded_name(app, post_id)
+    response = submit(admin_client, f"/admin/posts/{post_id}/edit", slug="taken", title="Renamed",
+                      remove_cover="y", cover_alt="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and shows_field_error(page, TAKEN_MEANWHILE) and "Edit “Mine”" in page
+    kept = stored(app, post_id)
+    assert (kept.slug, kept.title, kept.cover_image) == ("mine", "Mine", f"uploads/{name}")
+    assert (Path(app.instance_path) / "uploads" / name).exists()
+
+
 def test_renaming_a_draft_that_was_never_public_leaves_no_redirect(app, admin_client):
     """Does a never-published draft's address change without leaving an old address behind?"""
     post_id = write_post(admin_client, title="Unseen")
@@ -555,6 +589,23 @@ def test_a_bad_file_in_an_import_is_named_and_nothing_is_imported(app, admin_cli
     assert row_count(app, Post) == 1
     with app.app_context():
         assert db.session.scalar(select(Post.title)) == "Existing"
+
+
+def test_an_import_refused_by_the_database_keeps_none_of_its_files(app, admin_client, make_post):
+    """When a later file's old address belongs to another post, is the zip's earlier, good file not kept either?"""
+    owner = make_post("owner")
+    with app.app_context():
+        db.session.add(PostRedirect(old_path="/post/owned", post_id=owner))
+        db.session.commit()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("good.md", "---\nslug: good\ntitle: Good\n---\nFine.\n")
+        archive.writestr("clash.md", "---\nslug: clash\ntitle: Clash\nold_paths: [/post/owned]\n---\nx\n")
+    response = import_file(admin_client, buffer.getvalue(), "posts.zip")
+    assert response.status_code == 400
+    assert shows_field_error(response.get_data(as_text=True), "Nothing was imported. clash.md: it could not be "
+                             "imported (one of its addresses already belongs to another post).")
+    assert row_count(app, Post) == 1 and row_count(app, PostRedirect) == 1
 
 
 @pytest.mark.parametrize("packed", ["alone", "in a zip"])
