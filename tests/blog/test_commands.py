@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from coaching.blog.models import Post, PostRedirect, Tag
@@ -39,3 +40,17 @@ def test_seed_reports_a_bad_file_clearly(app, tmp_path, monkeypatch):
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code != 0
     assert "broken.md: it must start with front matter" in result.output
+
+
+@pytest.mark.parametrize("front", ["- a\n- b", "42", "just text"], ids=["a list", "a number", "a string"])
+def test_seed_refuses_front_matter_that_is_not_key_value_lines(app, tmp_path, monkeypatch, front):
+    """Does `flask seed` name the file whose front matter is a list, a number or a string, and import nothing?"""
+    from coaching.blog import commands as cli
+
+    (tmp_path / "a-good.md").write_text("---\nslug: good\ntitle: Good\n---\nFine.\n")
+    (tmp_path / "odd.md").write_text(f"---\n{front}\n---\nBody.\n")
+    monkeypatch.setattr(cli, "CONTENT_DIR", tmp_path)
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert result.output == "Error: odd.md: the front matter must be 'key: value' lines.\n"
+    assert counts(app) == (0, 0, 0)

@@ -90,6 +90,8 @@ def with_good(name: str, content: bytes | str) -> bytes:
     ("posts.zip", with_good("plain.md", "No front matter"), "plain.md: it must start with front matter"),
     ("posts.zip", with_good("yaml.md", "---\ntitle: [oops\n---\nx\n"), "yaml.md: the front matter is not"),
     ("posts.zip", with_good("list.md", "---\n- a\n- b\n---\nx\n"), "list.md: the front matter must be"),
+    ("posts.zip", with_good("number.md", "---\n42\n---\nx\n"), "number.md: the front matter must be"),
+    ("posts.zip", with_good("text.md", "---\njust text\n---\nx\n"), "text.md: the front matter must be"),
     ("posts.zip", with_good("bad.md", "---\nslug: Bad Slug\ntitle: T\n---\nx\n"),
      "bad.md: the slug must use only lowercase letters"),
     ("posts.zip", with_good("tags.md", "---\nslug: t\ntitle: T\ntags: calm\n---\nx\n"),

@@ -79,6 +79,14 @@ def test_bad_post_files_get_a_clear_message(text, problem):
         parse_post_file(text, "bad.md")
 
 
+@pytest.mark.parametrize("front", ["- a\n- b", "42", "just text"], ids=["a list", "a number", "a string"])
+def test_front_matter_that_is_not_key_value_lines_is_refused_by_name(front):
+    """Is front matter that is a YAML list, a number or a string, not a mapping, a message naming the file?"""
+    with pytest.raises(PostFileError) as error:
+        parse_post_file(f"---\n{front}\n---\nBody.\n", "odd.md")
+    assert str(error.value) == "odd.md: the front matter must be 'key: value' lines."
+
+
 @pytest.mark.parametrize("case", list(BAD_POST_FILES))
 def test_post_files_that_would_crash_the_import_are_refused_by_name(case):
     """Are aliases, impossible dates, deep nesting, wrong kinds of value and huge files each a plain message?"""
