@@ -668,6 +668,21 @@ def test_import_without_a_file_asks_for_one(admin_client, token):
     assert shows_field_error(html, "Choose a .zip file of posts, or one .md file")
 
 
+def test_every_blog_form_that_succeeds_answers_303(app, admin_client, make_post):
+    """Does every POST route of the blog, sent what it needs, redirect with 303 See Other (never Flask's 302)?"""
+    app.config["WTF_CSRF_ENABLED"] = False
+    routes = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods
+              and app.view_functions[rule.endpoint].__module__.startswith("coaching.blog.")]
+    assert len(routes) >= 6  # new, edit, publish, unpublish, delete, import
+    for number, rule in enumerate(routes):
+        post_id = make_post(f"standing-{number}", status=PostStatus.DRAFT)
+        url = app.url_map.bind("localhost").build(rule.endpoint, {"post_id": post_id})
+        upload = (io.BytesIO(f"---\nslug: imported-{number}\ntitle: Imported\n---\nx\n".encode()), "one.md")
+        response = admin_client.post(url, data={"title": f"Looped {number}", "body": "Words.", "action": "save",
+                                                "posts_file": upload})
+        assert response.status_code == 303, (rule.rule, response.status_code)
+
+
 # --- Guarded and protected ---
 
 
