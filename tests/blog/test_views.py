@@ -101,6 +101,15 @@ def test_blog_index_lists_newest_first_ten_a_page(client, make_post):
         assert client.get(f"/blog/?page={bad}").status_code == 404, bad
 
 
+def test_pages_past_the_last_of_a_tag_or_a_search_are_not_found(client, seeded):
+    """Do a tag's and a search's pages past the last answer 404, as the list's do, while their first pages answer?"""
+    for url in ("/blog/tag/research", "/blog/search?q=neuroplasticity"):
+        joiner = "&" if "?" in url else "?"
+        assert client.get(url).status_code == 200, url
+        assert client.get(f"{url}{joiner}page=2").status_code == 404, url
+    assert client.get("/blog/search?q=zebra").status_code == 200  # no match is an empty page, not a missing one
+
+
 def test_blog_index_shows_date_read_time_excerpt_and_tags(client, seeded):
     """Does each listed post show its date, read time, excerpt and tags?"""
     html = text_of(client.get("/blog/"))
