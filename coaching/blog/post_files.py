@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import yaml
+from flask import current_app
 from sqlalchemy import select
 
 from coaching.blog.editor import tags_named
@@ -194,7 +195,7 @@ def apply_post_file(post: Post, source: PostFile) -> None:
     meta = source.meta
     post.slug = str(meta["slug"])
     post.title = str(meta["title"])
-    post.author = str(meta.get("author") or "Hope for Dystonia")
+    post.author = str(meta.get("author") or current_app.config["SITE_NAME"])
     post.status = PostStatus.DRAFT if meta.get("draft") or meta.get("status") == "draft" else (
         PostStatus.PUBLISHED
     )

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from coaching.blog.post_files import PostFileError, parse_post_file
+from coaching.blog.models import Post
+from coaching.blog.post_files import PostFileError, apply_post_file, parse_post_file
 from coaching.blog.rendering import count_words, make_excerpt, render_markdown, slugify
 from tests.factories import BAD_POST_FILES
 
@@ -156,3 +157,13 @@ def test_markdown_nested_too_deep_for_the_renderer_is_refused_not_a_crash():
     """Is Markdown that would exhaust Python's stack (HTML blocks of Markdown nested 500 deep) a plain error?"""
     with pytest.raises(ValueError, match="nested too deeply"):
         render_markdown('<div markdown="1">' * 500 + "x" + "</div>" * 500)
+
+
+def test_a_post_file_without_an_author_is_by_the_site(app):
+    """Is a post whose file names no author credited to SITE_NAME (not a name written into the code)?"""
+    app.config["SITE_NAME"] = "Calm Steps Coaching"
+    source = parse_post_file("---\nslug: no-author\ntitle: No author\npublished: 2026-01-02\n---\nText.\n")
+    post = Post()
+    with app.app_context():
+        apply_post_file(post, source)
+    assert post.author == "Calm Steps Coaching"
