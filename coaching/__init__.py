@@ -58,7 +58,8 @@ def register_extensions(app: Flask) -> None:
     mailer.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # No templates use current_user; Flask-Login's context processor would read the session on every page.
+    login_manager.init_app(app, add_context_processor=False)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

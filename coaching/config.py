@@ -35,6 +35,10 @@ class Config:
     PRACTICE_EMAIL: str | None = None  # shown to visitors; defaults to COACH_EMAIL
     POSTS_PER_PAGE = 10
     HSTS_ENABLED: bool | None = None  # default: on in production, off in development
+    # Public pages (home, blog, posts, feed, sitemap, Roadmap, privacy) are kept per content version.
+    PAGE_CACHE_ENABLED = True
+    PUBLIC_PAGE_MAX_AGE = 10  # seconds a browser or shared cache (nginx, a CDN) may reuse a public page
+    PUBLIC_PAGE_STALE_SECONDS = 60  # and may serve it stale while it checks back
     TIME_ZONE = "UTC"  # the practice's own IANA zone (e.g. Europe/London): admin and email times show in it
     COACH_NAME: str | None = None  # the From name of the coach's replies; defaults to SITE_NAME
 

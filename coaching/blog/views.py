@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request, send_from_director
 
 from coaching.blog import editor, queries
 from coaching.web.forms import MAX_QUERY_LENGTH
+from coaching.web.page_cache import public_page
 from coaching.web.paging import page_number
 from coaching.web.templating import absolute_url, conditional_page
 
@@ -33,6 +34,7 @@ def stored_image_url(image: str | None, external: bool = False) -> str | None:
 
 
 @bp.get("/")
+@public_page
 def index():
     """Published posts, newest first, ten a page."""
     page = queries.page_of_posts(page_number())
@@ -42,6 +44,7 @@ def index():
 
 
 @bp.get("/tag/<slug>")
+@public_page
 def tag(slug: str):
     """Published posts carrying one tag."""
     found = queries.page_of_tag(slug, page_number())
@@ -52,16 +55,18 @@ def tag(slug: str):
 
 
 @bp.get("/search")
+@public_page
 def search():
     """Posts matching the words of ?q=, with the query echoed back."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
     page = queries.search_posts(query, page_number()) if query else None
     if query and page is None:
         abort(404)
-    return render_template("blog/search.html", query=query, page=page)
+    return conditional_page(render_template("blog/search.html", query=query, page=page))
 
 
 @bp.get("/<slug>")
+@public_page
 def post(slug: str):
     """One post, with everything the old site showed and links to its neighbours."""
     post = queries.get_published_post(slug)
@@ -81,6 +86,7 @@ def media(name: str):
 
 
 @bp.get("/feed.xml")
+@public_page
 def feed():
     """An Atom feed of the newest published posts."""
     feed = render_template("blog/feed.xml", entries=queries.published_posts(20))

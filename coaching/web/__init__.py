@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from coaching.database import DatabaseIdConverter
-from coaching.web import errors, security, templating
+from coaching.web import errors, page_cache, security, templating
 
 
 def init_app(app: Flask) -> None:
@@ -18,3 +18,4 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    page_cache.init_app(app)  # last: the outermost WSGI layer
