@@ -29,7 +29,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: speed ratios against a baseline measured in the same run
+## bench: the site under gunicorn (and nginx) driven by wrk, as ratios of a bare Flask "hello" in the same run;
+## the table is printed and written to test-artifacts/bench/ (needs wrk: apt-get install wrk)
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench
 
