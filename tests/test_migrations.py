@@ -169,3 +169,29 @@ def test_downgrade_to_base_and_upgrade_again_on_an_empty_database(empty_app):
         command.upgrade(config, "head")
         assert revision_and_leftovers()[0] == ScriptDirectory.from_config(config).get_current_head()
         assert_matches_the_models()
+
+
+def test_upgrading_counts_and_indexes_the_inquiries_already_stored(empty_app):
+    """Does the upgrade that adds the kept counts and the search index count and index the inquiries already there?"""
+    from coaching.inquiries import inbox
+    from coaching.inquiries.inbox import InboxFilter
+
+    with empty_app.app_context():
+        config = alembic_config()
+        command.upgrade(config, "7b1e2c9d4f30")
+        with db.engine.begin() as connection:
+            for number, status in enumerate(["new", "new", "read", "spam", "archived"]):
+                connection.execute(sa.text(
+                    "INSERT INTO inquiries (created_at, name, email, message, consent_at, privacy_notice_version, "
+                    "status, submission_token) VALUES (:at, :name, 'someone@example.org', 'About my recovery.', :at, "
+                    "'2026-11-25', :status, :token)"),
+                    {"at": f"2026-11-0{number + 1} 10:00:00", "name": f"Émilie {number}", "status": status,
+                     "token": f"token-{number}"})
+        command.upgrade(config, "head")
+        assert inbox.status_counts() == {"new": 2, "read": 1, "replied": 0, "archived": 1, "spam": 1, "all": 4}
+        assert [item.name for item in inbox.page_of_inquiries(InboxFilter(query="ÉMILIE 2")).items] == ["Émilie 2"]
+        assert len(inbox.page_of_inquiries(InboxFilter(query="recovery")).items) == 4
+        db.session.remove()  # its transaction would hold a lock that the downgrade waits for (PostgreSQL)
+        command.downgrade(config, "7b1e2c9d4f30")
+        command.upgrade(config, "head")
+        assert inbox.status_counts()["all"] == 4
