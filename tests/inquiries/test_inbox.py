@@ -18,6 +18,7 @@ from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryNote, Inqui
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 from coaching.mail.outbox import new_message_id
 from coaching.web.paging import Cursor
+from tests.apps import statements_run
 from tests.factories import add_admin, add_inquiry, every_stored_text
 from tests.forms import submit_contact
 
@@ -253,8 +254,11 @@ def test_purge_inquiries_command(app):
         add_inquiry(app, created_at=now - timedelta(days=days), emails=(OutboxStatus.SENT,))
     recent = add_inquiry(app, created_at=now - timedelta(days=364))
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["purge-inquiries"])
+    with statements_run(app) as statements:
+        result = runner.invoke(args=["purge-inquiries"])
     assert result.exit_code == 0, result.output
+    rewrites = [sql for sql in statements if "('optimize')" in sql]
+    assert len(rewrites) == (1 if app.config["DATABASE_URL"].startswith("sqlite") else 0)  # erased text leaves it
     assert result.output == "Erased 2 inquiries older than 365 days, with 2 emails and 0 notes.\n"
     assert "Zoë" not in result.output
     again = runner.invoke(args=["purge-inquiries"])
@@ -264,6 +268,8 @@ def test_purge_inquiries_command(app):
         records = db.session.scalars(select(ErasureRecord)).all()
         assert [(r.reason, r.inquiries) for r in records] == [("retention", 2)]
     assert "purge-inquiries" in runner.invoke(args=["--help"]).output
+    with app.app_context():
+        assert inbox.search_matches("zoë").statuses.keys() == {recent}
 
 
 # --- The kept status counts (inquiry_status_counts, kept by triggers) ---
