@@ -19,7 +19,8 @@ from flask import current_app
 
 from coaching import create_app
 from coaching.extensions import db
-from tests.apps import TEST_SECRET_KEY, dispose
+from coaching.inquiries.database_side import UNDECLARED_INDEXES, UNDECLARED_TABLES, declared_by_models
+from tests.apps import TEST_SECRET_KEY, dispose, make_test_app, reset_postgres
 
 
 @pytest.fixture
@@ -48,7 +49,8 @@ def schema_differences() -> list:
     """
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection, opts={"compare_type": True, "compare_server_default": True,
+                              "include_name": declared_by_models}  # as env.py: the search index is raw DDL
         )
         differences = compare_metadata(context, db.metadata)
         if connection.dialect.name == "postgresql":
@@ -76,12 +78,44 @@ def enum_value_differences(connection) -> list:
 
 
 def revision_and_leftovers() -> tuple[str | None, set[str], set[str]]:
-    """The database's current revision, its tables other than alembic_version, and its enum types (PostgreSQL)."""
+    """The database's current revision, its tables other than alembic_version, and its enum types, functions and
+    extensions (PostgreSQL; plpgsql is always there)."""
     with db.engine.connect() as connection:
         inspector = sa.inspect(connection)
         tables = set(inspector.get_table_names()) - {"alembic_version"}
-        enums = {enum["name"] for enum in inspector.get_enums()} if connection.dialect.name == "postgresql" else set()
-        return MigrationContext.configure(connection).get_current_revision(), tables, enums
+        types = set()
+        if connection.dialect.name == "postgresql":
+            types = {enum["name"] for enum in inspector.get_enums()}
+            types |= {f"function {name}" for name in connection.scalars(sa.text(
+                "SELECT proname FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pronamespace "
+                "WHERE nspname = 'public' AND NOT EXISTS (SELECT FROM pg_depend WHERE objid = pg_proc.oid "
+                "AND deptype = 'e')"))}
+            types |= {f"extension {name}" for name in connection.scalars(sa.text(
+                "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"))}
+        return MigrationContext.configure(connection).get_current_revision(), tables, types
+
+
+def database_side_objects() -> dict[str, str]:
+    """What no model declares but the database holds for the inbox (database_side.py): each one's definition.
+
+    SQLite: the triggers and the search table, as sqlite_master keeps their SQL. PostgreSQL: the triggers,
+    functions (not an extension's), extensions and the trigram indexes, as the catalogue writes them.
+    """
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.execute(sa.text(
+                "SELECT type || ' ' || name, sql FROM sqlite_master WHERE type = 'trigger' OR name IN "
+                f"({', '.join(repr(name) for name in sorted(UNDECLARED_TABLES))})"))
+        else:
+            rows = connection.execute(sa.text(
+                "SELECT 'trigger ' || tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal "
+                "UNION ALL SELECT 'function ' || proname, pg_get_functiondef(pg_proc.oid) FROM pg_proc "
+                "JOIN pg_namespace ON pg_namespace.oid = pronamespace WHERE nspname = 'public' "
+                "AND NOT EXISTS (SELECT FROM pg_depend WHERE objid = pg_proc.oid AND deptype = 'e') "
+                "UNION ALL SELECT 'extension ' || extname, extversion FROM pg_extension "
+                "UNION ALL SELECT 'index ' || indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                f"({', '.join(repr(name) for name in sorted(UNDECLARED_INDEXES))})"))
+        return {kind_and_name: " ".join((sql or "").split()) for kind_and_name, sql in rows}
 
 
 def assert_matches_the_models() -> None:
@@ -95,10 +129,31 @@ def test_upgrade_on_an_empty_database_matches_the_models(empty_app):
     with empty_app.app_context():
         config = alembic_config()
         command.upgrade(config, "head")
-        revision, tables, _enums = revision_and_leftovers()
+        revision, tables, _types = revision_and_leftovers()
         assert revision == ScriptDirectory.from_config(config).get_current_head()
-        assert tables == set(db.metadata.tables)
+        assert tables - UNDECLARED_TABLES == set(db.metadata.tables)
         assert_matches_the_models()
+
+
+def test_migrations_and_create_all_make_the_same_triggers_and_search_index(empty_app, database_url, tmp_path):
+    """Do the migrations make the same triggers, search table and trigram indexes as db.create_all() (the tests')?"""
+    with empty_app.app_context():
+        command.upgrade(alembic_config(), "head")
+        migrated = database_side_objects()
+        expected_kinds = {"trigger", "table"} if db.engine.dialect.name == "sqlite" else {
+            "trigger", "function", "extension", "index"}
+        assert {name.split()[0] for name in migrated} == expected_kinds
+    if database_url.startswith("sqlite"):  # the same database again, built by create_all()
+        database_url = f"sqlite:///{tmp_path / 'created.sqlite3'}"
+    else:
+        dispose(empty_app)
+        reset_postgres(database_url)
+    built = make_test_app(database_url, instance_path=tmp_path / "instance")
+    try:
+        with built.app_context():
+            assert database_side_objects() == migrated
+    finally:
+        dispose(built)
 
 
 def test_downgrade_to_base_and_upgrade_again_on_an_empty_database(empty_app):
@@ -107,10 +162,36 @@ def test_downgrade_to_base_and_upgrade_again_on_an_empty_database(empty_app):
         config = alembic_config()
         command.upgrade(config, "head")
         command.downgrade(config, "base")
-        revision, tables, enums = revision_and_leftovers()
+        revision, tables, types = revision_and_leftovers()
         assert revision is None
         assert not tables, f"downgrade to base left tables behind: {sorted(tables)}"
-        assert not enums, f"downgrade to base left enum types behind (upgrading again would fail): {sorted(enums)}"
+        assert not types, f"downgrade to base left types, functions or extensions behind: {sorted(types)}"
         command.upgrade(config, "head")
         assert revision_and_leftovers()[0] == ScriptDirectory.from_config(config).get_current_head()
         assert_matches_the_models()
+
+
+def test_upgrading_counts_and_indexes_the_inquiries_already_stored(empty_app):
+    """Does the upgrade that adds the kept counts and the search index count and index the inquiries already there?"""
+    from coaching.inquiries import inbox
+    from coaching.inquiries.inbox import InboxFilter
+
+    with empty_app.app_context():
+        config = alembic_config()
+        command.upgrade(config, "7b1e2c9d4f30")
+        with db.engine.begin() as connection:
+            for number, status in enumerate(["new", "new", "read", "spam", "archived"]):
+                connection.execute(sa.text(
+                    "INSERT INTO inquiries (created_at, name, email, message, consent_at, privacy_notice_version, "
+                    "status, submission_token) VALUES (:at, :name, 'someone@example.org', 'About my recovery.', :at, "
+                    "'2026-11-25', :status, :token)"),
+                    {"at": f"2026-11-0{number + 1} 10:00:00", "name": f"Émilie {number}", "status": status,
+                     "token": f"token-{number}"})
+        command.upgrade(config, "head")
+        assert inbox.status_counts() == {"new": 2, "read": 1, "replied": 0, "archived": 1, "spam": 1, "all": 4}
+        assert [item.name for item in inbox.page_of_inquiries(InboxFilter(query="ÉMILIE 2")).items] == ["Émilie 2"]
+        assert len(inbox.page_of_inquiries(InboxFilter(query="recovery")).items) == 4
+        db.session.remove()  # its transaction would hold a lock that the downgrade waits for (PostgreSQL)
+        command.downgrade(config, "7b1e2c9d4f30")
+        command.upgrade(config, "head")
+        assert inbox.status_counts()["all"] == 4

@@ -22,7 +22,12 @@ from coaching.inquiries.forms import EraseByEmailForm, InboxSearchForm, InquiryR
 from coaching.inquiries.intake import SPEED_EXPLANATION, unusual_speed
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
 from coaching.mail.models import OutboxMessage
+<<<<<<< HEAD
 from coaching.web.paging import page_number
+=======
+from coaching.mail.outbox import kick_delivery
+from coaching.web.paging import page_cursor
+>>>>>>> inbox-scale
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +69,21 @@ def _current_filter() -> inbox.InboxFilter:
 
 
 def _list_page(inbox_filter: inbox.InboxFilter, search_form: InboxSearchForm | None = None, status: int = 200):
-    """The inbox list for this filter, with the search form as given (carrying errors) or filled from the filter."""
-    page = inbox.page_of_inquiries(inbox_filter, page_number())
+    """The inbox list for this filter at the page ?cursor= names, with the search form as given (carrying errors)
+    or filled from the filter."""
+    listing = inbox.inbox_listing(inbox_filter, page_cursor())
     return render_template(
-        "inquiries/admin/inquiries.html", page=page, inbox_filter=inbox_filter,
+        "inquiries/admin/inquiries.html", page=listing.page, counts=listing.counts, inbox_filter=inbox_filter,
         search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
-        counts=inbox.status_counts(inbox_filter.query), statuses=list(InquiryStatus),
+        statuses=list(InquiryStatus), count_limit=inbox.SEARCH_COUNT_LIMIT,
     ), status
 
 
 @bp.get("/", endpoint="inquiries")
 @bp.get("/inquiries", endpoint="inquiries")
 def inquiry_list():
-    """Inquiries newest first, 25 a page: all but spam, or one status; searchable."""
+    """Inquiries newest first, 25 a page (Newer and Older links carry a ?cursor=): all but spam, or one status;
+    searchable. An old ?page=N link opens the first page."""
     return _list_page(_current_filter())
 
 

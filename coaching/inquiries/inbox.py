@@ -9,28 +9,46 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, literal_column, or_, select, table
 from sqlalchemy.orm import selectinload
 
 from coaching.database import utcnow
 from coaching.extensions import db
+from coaching.inquiries.database_side import SEARCH_TABLE
 from coaching.inquiries.intake import queue_inquiry_emails
-from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryNote, InquiryStatus, NoteKind, topic_label
+from coaching.inquiries.models import (
+    LISTED,
+    ErasureRecord,
+    Inquiry,
+    InquiryNote,
+    InquiryStatus,
+    InquiryStatusCount,
+    NoteKind,
+    topic_label,
+)
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 from coaching.mail.outbox import compose_email, resend
 from coaching.web.forms import MAX_QUERY_LENGTH
+from coaching.web.paging import Cursor, KeysetPage, newest_first_page
 from coaching.web.templating import format_moment
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 25
 PREVIEW_LENGTH = 100
+# A search matching more inquiries than this is not counted, and its pages are found by reading the list
+# newest first until a page is full (quick: so many matches are close together). One matching fewer is
+# found through the trigram index, then counted and paged from what it found.
+SEARCH_COUNT_LIMIT = 1000
+TRIGRAM = 3  # the index holds runs of three characters: a shorter search reads the table
+ROWS_READ_ONE_BY_ONE = 10_000  # a list this long is searched row by row in about 40 ms (SQLite, 100,000 rows)
 STATUS_LABELS = {
     InquiryStatus.NEW: "New",
     InquiryStatus.READ: "Read",
@@ -111,38 +129,120 @@ def _matches(query: str):
                  for column in (Inquiry.name, Inquiry.email, Inquiry.message)))
 
 
+def _fts_phrase(query: str) -> str:
+    """The search as one FTS5 phrase: every character literal, a double quote doubled."""
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _shown(inbox_filter: InboxFilter):
+    """The condition for the filter's status: that one, or all but spam."""
+    return LISTED if inbox_filter.status is None else Inquiry.status == inbox_filter.status
+
+
 def filtered(inbox_filter: InboxFilter):
-    """A select() of the inquiries the filter shows, newest first."""
-    if inbox_filter.status is None:
-        query = select(Inquiry).where(Inquiry.status != InquiryStatus.SPAM)
-    else:
-        query = select(Inquiry).where(Inquiry.status == inbox_filter.status)
+    """A select() of every inquiry the filter shows, newest first (the export: all pages at once)."""
+    query = select(Inquiry).where(_shown(inbox_filter))
     if inbox_filter.query:
         query = query.where(_matches(inbox_filter.query))
     return query.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
 
 
-def page_of_inquiries(inbox_filter: InboxFilter, page: int) -> Pagination:
-    """One page of the filtered list (404 past the last), with what each row needs to say."""
-    query = filtered(inbox_filter).options(
+@dataclass(frozen=True)
+class Matches:
+    """What a search matched: each inquiry's id and status, unless `many` (more than SEARCH_COUNT_LIMIT) did."""
+
+    statuses: Mapping[int, InquiryStatus] = field(default_factory=dict)
+    many: bool = False
+
+
+def search_matches(query: str, among=None) -> Matches:
+    """The inquiries a search matches (of those `among`, a condition on status, if given), reading at most
+    SEARCH_COUNT_LIMIT + 1 of them.
+
+    SQLite: the FTS5 table (database_side.py) names candidates and _matches decides; PostgreSQL: _matches itself,
+    which its pg_trgm indexes serve. Either way the index changes the speed, never the result.
+    """
+    limit = SEARCH_COUNT_LIMIT + 1
+    if len(query) >= TRIGRAM and db.session.get_bind().dialect.name == "sqlite":
+        rowid = literal_column(f"{SEARCH_TABLE}.rowid")
+        statement = (select(Inquiry.id, Inquiry.status, _matches(query).label("hit"))
+                     .select_from(table(SEARCH_TABLE)).join(Inquiry, Inquiry.id == rowid)
+                     .where(literal_column(SEARCH_TABLE).op("MATCH")(_fts_phrase(query))))
+        rows = db.session.execute((statement if among is None else statement.where(among)).limit(limit)).all()
+        if len(rows) > SEARCH_COUNT_LIMIT:
+            return Matches(many=True)
+        return Matches({inquiry_id: status for inquiry_id, status, hit in rows if hit})
+    statement = select(Inquiry.id, Inquiry.status).where(_matches(query))
+    rows = db.session.execute((statement if among is None else statement.where(among)).limit(limit)).all()
+    return Matches(many=True) if len(rows) > SEARCH_COUNT_LIMIT else Matches(dict(rows))
+
+
+def page_of_inquiries(inbox_filter: InboxFilter, cursor: Cursor | None = None,
+                      matches: Matches | None = None) -> KeysetPage:
+    """The page of the filtered list that the cursor names (None: the first), with what each row needs to say.
+
+    A search pages through what it matched (search_matches, over every status when given, else over those shown).
+    When more than SEARCH_COUNT_LIMIT match, the list is read newest first and each row tested (quick: so many
+    matches fill a page soon), unless the statuses shown hold many rows: then their matches are looked for through
+    the index first, as a term frequent in spam may be rare everywhere else.
+    """
+    shown = _shown(inbox_filter)
+    query = select(Inquiry).where(shown).options(
         selectinload(Inquiry.emails).load_only(OutboxMessage.kind, OutboxMessage.status))
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=True)
+    if inbox_filter.query:
+        if matches is None or (matches.many and _rows_shown(inbox_filter) > ROWS_READ_ONE_BY_ONE):
+            matches = search_matches(inbox_filter.query, among=shown)
+        query = query.where(_matches(inbox_filter.query) if matches.many else Inquiry.id.in_(list(matches.statuses)))
+    return newest_first_page(query, Inquiry.created_at, Inquiry.id, cursor, PER_PAGE)
 
 
-def status_counts(query: str = "") -> dict[str, int]:
-    """How many inquiries (matching the search, if any) have each status, and "all" but spam."""
-    statement = select(Inquiry.status, func.count()).group_by(Inquiry.status)
-    if query:
-        statement = statement.where(_matches(query))
-    counts = {status.value: 0 for status in InquiryStatus}
-    counts.update({status.value: number for status, number in db.session.execute(statement)})
-    counts["all"] = sum(counts.values()) - counts[InquiryStatus.SPAM.value]
-    return counts
+def _rows_shown(inbox_filter: InboxFilter) -> int:
+    """How many inquiries the filter's status shows, before any search (from the kept counts)."""
+    return _stored_counts()[inbox_filter.status.value if inbox_filter.status else "all"]
+
+
+def _with_all(counts: Mapping[InquiryStatus, int]) -> dict[str, int]:
+    """Counts by status value for every status, and "all": every status but spam."""
+    by_value = {status.value: counts.get(status, 0) for status in InquiryStatus}
+    by_value["all"] = sum(by_value.values()) - by_value[InquiryStatus.SPAM.value]
+    return by_value
+
+
+def _stored_counts() -> dict[str, int]:
+    """The counts the database keeps (inquiry_status_counts), by status value, with "all"."""
+    return _with_all(dict(db.session.execute(select(InquiryStatusCount.status, InquiryStatusCount.total)).all()))
+
+
+def status_counts(query: str = "", matches: Matches | None = None) -> dict[str, int] | None:
+    """How many inquiries have each status, and "all" but spam, as the database keeps them (no scan).
+
+    With a search: how many of its matches have each status, or None if it matched too many to count.
+    """
+    if not query:
+        return _stored_counts()
+    if matches is None:
+        matches = search_matches(query)
+    return None if matches.many else _with_all(Counter(matches.statuses.values()))
+
+
+@dataclass(frozen=True)
+class InboxListing:
+    """A page of the inbox list and the counts beside it (None: a search that matched too many to count)."""
+
+    page: KeysetPage
+    counts: dict[str, int] | None
+
+
+def inbox_listing(inbox_filter: InboxFilter, cursor: Cursor | None) -> InboxListing:
+    """What the inbox list shows: the page the cursor names and the status counts, a search's found once."""
+    matches = search_matches(inbox_filter.query) if inbox_filter.query else None
+    return InboxListing(page_of_inquiries(inbox_filter, cursor, matches), status_counts(inbox_filter.query, matches))
 
 
 def count_new() -> int:
-    """How many inquiries are new (not yet opened): one COUNT on the status index."""
-    return db.session.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.status == InquiryStatus.NEW))
+    """How many inquiries are new (not yet opened), as the database keeps it: one row read."""
+    return db.session.scalar(select(InquiryStatusCount.total).where(
+        InquiryStatusCount.status == InquiryStatus.NEW)) or 0
 
 
 def preview(message: str, length: int = PREVIEW_LENGTH) -> str:

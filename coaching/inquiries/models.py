@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coaching.database import UTCDateTime, stored_by_value, utcnow
 from coaching.extensions import db
+from coaching.inquiries import database_side  # noqa: F401  (db.create_all() makes its triggers too)
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 
 
@@ -27,6 +28,13 @@ class Inquiry(db.Model):
     """A message sent through the contact form, kept even when email fails."""
 
     __tablename__ = "inquiries"
+    __table_args__ = (
+        # The inbox's pages, newest first: one status, or all but spam (LISTED; partial, so that a spam
+        # flood costs the default list nothing). Both end in id, the tie-break of the keyset paging.
+        Index("ix_inquiries_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_inquiries_listed_created_at_id", "created_at", "id",
+              sqlite_where=text("status <> 'spam'"), postgresql_where=text("status <> 'spam'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -40,7 +48,6 @@ class Inquiry(db.Model):
     status: Mapped[InquiryStatus] = mapped_column(
         stored_by_value(InquiryStatus, "inquiry_status"),
         default=InquiryStatus.NEW,
-        index=True,
     )
     spam_reason: Mapped[str | None] = mapped_column(String(100))
     # Seconds from the form being shown to it being sent (None when the page's stamp was unreadable).
@@ -62,6 +69,21 @@ class Inquiry(db.Model):
     def coach_notified(self) -> bool:
         """Whether the coach's notification email has gone out."""
         return any(e.kind is EmailKind.COACH_NOTIFICATION and e.status is OutboxStatus.SENT for e in self.emails)
+
+
+# The default list (all but spam), written as ix_inquiries_listed_created_at_id's WHERE: SQLite and PostgreSQL
+# use a partial index only for a query that says the same with a literal, never a bound parameter.
+LISTED = Inquiry.status != literal_column("'spam'")
+
+
+class InquiryStatusCount(db.Model):
+    """How many inquiries have one status: kept by the database's triggers (database_side.py), never by code."""
+
+    __tablename__ = "inquiry_status_counts"
+
+    status: Mapped[InquiryStatus] = mapped_column(stored_by_value(InquiryStatus, "inquiry_status"),
+                                                  primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
 
 
 class NoteKind(enum.Enum):

@@ -95,6 +95,10 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # The inbox's search index is made by raw DDL, not declared by a model: autogenerate must not drop it.
+    from coaching.inquiries.database_side import declared_by_models
+
+    conf_args.setdefault("include_name", declared_by_models)
     connectable = get_engine()
 
     with connectable.connect() as connection:

@@ -175,6 +175,54 @@ def test_inbox_and_editor_have_no_axe_violations(admin_page, live_app, width):
     assert_axe_clean(page, f"admin-editor-errors-{width}")
 
 
+def add_a_page_of_old_inquiries(live_app) -> None:
+    """Make sure the live inbox has more than a page: 30 archived inquiries from last year, added once."""
+    from datetime import timedelta
+
+    from coaching.database import utcnow
+    from coaching.extensions import db
+    from coaching.inquiries.models import Inquiry, InquiryStatus
+    from tests.factories import add_inquiry
+
+    with live_app.app_context():
+        if db.session.query(Inquiry).filter(Inquiry.name.startswith("Paging person")).count():
+            return
+    for number in range(30):
+        add_inquiry(live_app, name=f"Paging person {number:02d}", status=InquiryStatus.ARCHIVED,
+                    created_at=utcnow() - timedelta(days=400, minutes=number))
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_inbox_pages_walk_by_keyboard_with_large_links_and_no_axe_violations(admin_page, live_app, width):
+    """A11Y-02/04/09: can the coach go Older, Newer and back to Newest by keyboard, each link at least 44 × 44 px,
+    every page axe-clean?"""
+    add_a_page_of_old_inquiries(live_app)
+    page = admin_page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/admin/inquiries")
+    while True:  # to the last page
+        tab_to(page, text="Older", limit=200)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "cursor=" in page.url
+        if page.get_by_role("link", name="Older").count() == 0:
+            break
+    assert "Paging person 29" in page.inner_text("main")
+    assert_axe_clean(page, f"admin-inquiries-last-page-{width}")
+    for name in ("Newest", "Newer"):
+        box = page.get_by_role("link", name=name, exact=True).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, (name, box)
+    tab_to(page, text="Newer", limit=200)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("link", name="Older").count() == 1
+    if page.get_by_role("link", name="Newest").count():  # not yet the first page: go straight there
+        tab_to(page, text="Newest", limit=200)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    assert page.get_by_role("link", name="Newer").count() == 0 and page.get_by_role("link", name="Newest").count() == 0
+
+
 def test_hostile_text_is_inert_everywhere_a_browser_shows_it(admin_page, live_app):
     """SEC-05: does hostile text in every inquiry field and in a post raise no dialog in the admin or on the site?"""
     from coaching.blog.models import Post, PostStatus
