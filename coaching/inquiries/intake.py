@@ -45,10 +45,14 @@ def _new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_form_stamps() -> tuple[str, str]:
+    """A freshly shown form's stamps: when it was shown (signed), and a one-time submission token."""
+    return _signer().sign(str(int(utcnow().timestamp()))).decode(), _new_token()
+
+
 def prepare_new_form(form: ContactForm) -> None:
     """Stamp a freshly shown form with when it was shown and a one-time submission token."""
-    form.form_started.data = _signer().sign(str(int(utcnow().timestamp()))).decode()
-    form.submission_token.data = _new_token()
+    form.form_started.data, form.submission_token.data = new_form_stamps()
 
 
 def fill_seconds(form: ContactForm, now: datetime) -> int | None:

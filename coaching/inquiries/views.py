@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from coaching.extensions import db, limiter
+from coaching.inquiries.contact_page import fresh_contact_page, render_contact_page, render_fresh_contact_page
 from coaching.inquiries.forms import ContactForm
-from coaching.inquiries.intake import prepare_new_form, record_inquiry
+from coaching.inquiries.intake import record_inquiry
 from coaching.web.errors import log_incident
 from coaching.web.templating import format_clock
 
@@ -28,17 +29,24 @@ def _contact_limit() -> str:
 def render_form(form: ContactForm, notice: str | None = None, status: int = 200):
     """The contact page with the form as the visitor left it, and an optional notice."""
     session.permanent = True  # the form's token outlives a browser restart: no time limit
-    return render_template("inquiries/contact.html", form=form, notice=notice), status
+    return render_contact_page(form, notice), status
+
+
+def show_fresh_form():
+    """The contact page with an empty form: the kept page with this visitor's values, unless a message waits."""
+    session.permanent = True
+    if "_flashes" in session:  # shown once, to this visitor only: not on a page kept for everyone
+        return render_fresh_contact_page()
+    return fresh_contact_page(request.url_root)
 
 
 @bp.route("/contact", methods=["GET", "POST"])
 @limiter.limit(_contact_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 303)
 def form():
     """Show the contact form; on a valid send, store the inquiry and its emails, then thank."""
+    if request.method != "POST":
+        return show_fresh_form()
     form = ContactForm()
-    if not form.is_submitted():
-        prepare_new_form(form)
-        return render_form(form)
     if not form.validate():
         return render_form(form)
     try:
