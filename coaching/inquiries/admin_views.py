@@ -22,12 +22,7 @@ from coaching.inquiries.forms import EraseByEmailForm, InboxSearchForm, InquiryR
 from coaching.inquiries.intake import SPEED_EXPLANATION, unusual_speed
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
 from coaching.mail.models import OutboxMessage
-<<<<<<< HEAD
-from coaching.web.paging import page_number
-=======
-from coaching.mail.outbox import kick_delivery
 from coaching.web.paging import page_cursor
->>>>>>> inbox-scale
 
 log = logging.getLogger(__name__)
 
