@@ -53,7 +53,7 @@ def render_site(prefix: Path, ports: Ports, tls: tuple[Path, Path] | None = None
     text = SITE_FILE.read_text() if text is None else text
     text = re.sub(r"(?m)^\s*#.*\n", "", text)  # comments name the production paths too
     text = _replace(text, APP_ADDRESS, f"server 127.0.0.1:{ports.app};", 1)
-    text = _replace(text, STATIC_FOLDER, f"{ROOT / 'static'}/", 1)
+    text = _replace(text, STATIC_FOLDER, f"{prefix / 'static'}/", 1)  # a copy: nobody may not reach the checkout
     text = _replace(text, CACHE_FOLDER, str(prefix / "cache"), 1)
     text = _replace(text, ACME_FOLDER, str(prefix / "acme"), 1)
     text = _replace(text, LOG_FOLDER, f"{prefix / 'logs'}/", 2)
@@ -80,6 +80,8 @@ def write_config(prefix: Path, ports: Ports, tls: tuple[Path, Path] | None = Non
     """
     for folder in ("logs", "cache", "acme", "temp"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
+    # nginx runs as nobody under root, and a checkout may sit in a private folder (mktemp's are 0700).
+    shutil.copytree(ROOT / "static", prefix / "static", dirs_exist_ok=True)
     site = prefix / "hopefordystonia.conf"
     site.write_text(render_site(prefix, ports, tls))
     temp = prefix / "temp"

@@ -17,7 +17,7 @@ from coaching.admin.kept_forms import Pending
 from coaching.admin.resume import restores
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.inquiries import inbox
+from coaching.inquiries import erasure, inbox
 from coaching.inquiries.forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm
 from coaching.inquiries.intake import SPEED_EXPLANATION, unusual_speed
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
@@ -213,7 +213,7 @@ def resend_inquiry_email(inquiry_id: int, message_id: int):
 
 def _confirm_page(inquiry_list: list[Inquiry], action: str, address: str | None = None):
     """The "are you sure?" page: what would go, counted, and the button that erases it."""
-    emails, notes = inbox.erasure_counts(inquiry_list, address)
+    emails, notes = erasure.erasure_counts(inquiry_list, address)
     return render_template("inquiries/admin/erase_confirm.html", inquiries=inquiry_list, action=action,
                            address=address, emails=emails, notes=notes)
 
@@ -228,7 +228,7 @@ def confirm_erase_inquiry(inquiry_id: int):
 @bp.post("/inquiries/<int:inquiry_id>/erase")
 def erase_inquiry(inquiry_id: int):
     """Erase one inquiry with its emails and notes; an audit record keeps only ids and counts."""
-    record = inbox.erase_inquiry(_get(inquiry_id), current_user.id)
+    record = erasure.erase_inquiry(_get(inquiry_id), current_user.id)
     db.session.commit()
     flash(f"Inquiry {record.inquiry_ids} has been erased, with {record.emails} emails and {record.notes} notes.",
           "info")
@@ -246,7 +246,7 @@ def erase_by_address():
         status = 400 if form.errors else 200
         return render_template("inquiries/admin/erase_address.html", form=form), status
     address = form.email.data
-    return _confirm_page(inbox.inquiries_from(address), url_for("admin.erase_by_address_confirm"), address)
+    return _confirm_page(erasure.inquiries_from(address), url_for("admin.erase_by_address_confirm"), address)
 
 
 @bp.post("/inquiries/erase-by-address/confirm")
@@ -255,7 +255,7 @@ def erase_by_address_confirm():
     form = EraseByEmailForm()
     if not form.validate():
         return render_template("inquiries/admin/erase_address.html", form=form), 400
-    record = inbox.erase_address(form.email.data, current_user.id)
+    record = erasure.erase_address(form.email.data, current_user.id)
     db.session.commit()
     flash(f"Erased everything held about that address: {record.inquiries} inquiries, {record.emails} emails "
           f"and {record.notes} notes.", "info")

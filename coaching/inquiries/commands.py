@@ -20,7 +20,7 @@ def purge_inquiries_command() -> None:
     """
     from coaching.admin.kept_forms import purge_old
     from coaching.inquiries.database_side import rewrite_search_index
-    from coaching.inquiries.inbox import purge_expired
+    from coaching.inquiries.erasure import purge_expired
 
     days = current_app.config["INQUIRY_RETENTION_DAYS"]
     record = purge_expired()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.inquiries import inbox
+from coaching.inquiries import erasure, inbox
 from coaching.inquiries.inbox import InboxFilter
 from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryNote, InquiryStatus
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
@@ -122,7 +122,7 @@ def test_a_page_of_newer_rows_cut_short_by_an_erasure_is_the_first_page(app, adm
     ids = [add_inquiry(app, created_at=now - timedelta(minutes=minutes)) for minutes in range(40)]
     with app.app_context():
         second = inbox.page_of_inquiries(InboxFilter(), inbox.page_of_inquiries(InboxFilter()).older)
-        inbox.erase(ids[:20], "one inquiry", admin_user)
+        erasure.erase(ids[:20], "one inquiry", admin_user)
         db.session.commit()
         newer = inbox.page_of_inquiries(InboxFilter(), second.newer)
         assert [inquiry.id for inquiry in newer.items] == ids[20:40] and newer.is_first
@@ -219,9 +219,9 @@ def test_erasing_an_address_removes_its_inquiries_emails_and_notes_only(app, adm
             db.session.add(OutboxMessage(kind=EmailKind.ADMIN_REPLY, message_id=new_message_id(),
                                          recipient=recipient, subject="Hello", body_text="Hello."))
         db.session.commit()
-        assert inbox.erasure_counts(inbox.inquiries_from("leave.me@EXAMPLE.net"), "leave.me@example.net") == (
+        assert erasure.erasure_counts(erasure.inquiries_from("leave.me@EXAMPLE.net"), "leave.me@example.net") == (
             3, 1)
-        record = inbox.erase_address("LEAVE.ME@example.net", admin_user)
+        record = erasure.erase_address("LEAVE.ME@example.net", admin_user)
         db.session.commit()
         assert (record.inquiries, record.emails, record.notes) == (2, 3, 1)
         assert record.inquiry_ids == f"{first},{second}" and record.reason == "email address"
@@ -238,13 +238,13 @@ def test_purge_erases_only_inquiries_past_retention(app_factory):
     old = add_inquiry(app, created_at=now - timedelta(days=31), emails=(OutboxStatus.SENT,), notes=("Old",))
     recent = add_inquiry(app, created_at=now - timedelta(days=29), emails=(OutboxStatus.SENT,))
     with app.app_context():
-        record = inbox.purge_expired()
+        record = erasure.purge_expired()
         db.session.commit()
         assert (record.reason, record.inquiry_ids, record.inquiries, record.emails, record.notes) == (
             "retention", str(old), 1, 1, 1)
         assert record.admin_id is None
         assert db.session.scalars(select(Inquiry.id)).all() == [recent]
-        assert inbox.purge_expired() is None
+        assert erasure.purge_expired() is None
 
 
 def test_purge_inquiries_command(app):
@@ -315,9 +315,9 @@ def test_counts_stay_right_through_every_change(app_factory):
         db.session.flush()
         db.session.rollback()
     assert kept_counts(app) == before == counted_now(app)
-    change(lambda: inbox.erase_inquiry(get(ids[InquiryStatus.REPLIED]), admin))
-    change(lambda: inbox.erase_address("leave@EXAMPLE.net", admin))
-    change(lambda: inbox.purge_expired())
+    change(lambda: erasure.erase_inquiry(get(ids[InquiryStatus.REPLIED]), admin))
+    change(lambda: erasure.erase_address("leave@EXAMPLE.net", admin))
+    change(lambda: erasure.purge_expired())
     with app.app_context():
         assert db.session.get(Inquiry, old) is None and not any(db.session.get(Inquiry, i) for i in leaving)
         assert inbox.count_new() == counted_now(app)["new"]
