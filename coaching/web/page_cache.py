@@ -31,6 +31,7 @@ from werkzeug.http import is_resource_modified, parse_date, parse_etags
 
 from coaching.extensions import db
 from coaching.web.models import ContentVersion
+from coaching.web.version_reader import VersionReader
 
 VERSION_KEY = "coaching.page_cache.version"  # in the WSGI environ: the version a public page was rendered at
 WATCHED_KEY = "coaching.page_cache.watched"  # in app.extensions: the model classes whose changes count
@@ -120,7 +121,7 @@ class PageCache:
         self.wsgi_app = wsgi_app
         self.kept: OrderedDict[tuple[str, str, str], KeptPage] = OrderedDict()
         self.lock = threading.Lock()
-        self.engine = None
+        self.reader: VersionReader | None = None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         """Serve a kept page whose version is still current; otherwise run the app and keep what it marks."""
@@ -140,20 +141,16 @@ class PageCache:
         return self._run_and_keep(key, environ, start_response, method)
 
     def _version(self) -> int | None:
-        """The content version, read straight from the database (no app context, no ORM: it is on every hit)."""
-        try:
-            if self.engine is None:
-                with self.app.app_context():
-                    self.engine = db.engine
-            with self.engine.connect() as connection:
-                version = connection.execute(select(ContentVersion.version).where(ContentVersion.id == 1)).scalar()
-        except SQLAlchemyError:
-            return None
-        return version or 0
+        """The content version, read over this thread's own connection (no app context, no ORM: it is on every hit)."""
+        if self.reader is None:
+            with self.app.app_context():
+                self.reader = VersionReader(db.engine)
+        return self.reader.read()
 
     def _serve(self, page: KeptPage, environ: dict, start_response: Callable, method: str) -> Iterable[bytes]:
         """The kept response, or a 304 with the same headers when the reader already has this version."""
-        if not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
+        conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+        if conditional and not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
             start_response("304 NOT MODIFIED", [(name, value) for name, value in page.headers
                                                 if name.lower() not in NOT_ON_304])
             return []
@@ -216,4 +213,4 @@ class PublicPageSessions(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     """Put the page cache in front of the app (outermost, so a kept page costs no request handling)."""
     app.session_interface = PublicPageSessions()
-    app.wsgi_app = PageCache(app, app.wsgi_app)
+    app.wsgi_app = app.extensions["page_cache"] = PageCache(app, app.wsgi_app)

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from coaching.blog import editor
 from coaching.blog.models import Post
 from coaching.extensions import db
+from coaching.web.version_reader import VERSION_SQL
 from tests.browser_support import PUBLIC_PAGES
 from tests.forms import csrf_token_of
 
@@ -18,19 +19,32 @@ POST_PAGE = "/blog/kept-post"
 
 @contextlib.contextmanager
 def statements_run(app):
-    """Collect the SQL statements the app's engine runs inside the block."""
+    """Collect the SQL statements run inside the block: the engine's, and the page cache's version reads.
+
+    The page cache reads the version over a DBAPI connection of its own (web/version_reader.py), which
+    SQLAlchemy's events don't see, so its reads are noted by name.
+    """
     seen: list[str] = []
     with app.app_context():
         engine = db.engine
+    cache = app.extensions["page_cache"]
+    cache._version()  # make the reader, so its reads can be noted
+    read = cache.reader.read
 
     def note(_connection, _cursor, statement, *_args):
         seen.append(statement)
 
+    def note_version_read():
+        seen.append(VERSION_SQL)
+        return read()
+
     event.listen(engine, "before_cursor_execute", note)
+    cache.reader.read = note_version_read
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
+        cache.reader.read = read
 
 
 @pytest.fixture
