@@ -205,6 +205,9 @@ class Bench:
             self.case("inquiry detail", rows, f"/admin/inquiries/{newest[0]}", "≥ 0.3", admin)
         else:
             self.report.notes.append("No inquiry link on the inbox's first page: the inquiry detail case was not run.")
+        for what, query in (("a name, one match", f"Visitor {rows // 2}"), ("a word in thousands", "posture")):
+            searching = inbox.searched_session(self.port, cookie, query)
+            self.case(f"admin inbox, search for {what}", rows, "/admin/", "p99 < 100 ms", {"Cookie": searching})
 
     def through_nginx(self, rows: int) -> None:
         """The post page through deploy/nginx.conf, beside nginx serving a static copy of it."""

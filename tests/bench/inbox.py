@@ -8,6 +8,8 @@ the bench can't read is walked "Older" link by "Older" link, as the coach would,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import html
 import math
@@ -15,7 +17,7 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.bench import load
@@ -27,6 +29,17 @@ WALK_SECONDS = 45
 def inquiry_ids(page: str) -> list[int]:
     """The inquiries a list page links to, in order."""
     return list(dict.fromkeys(int(number) for number in re.findall(r'href="/admin/inquiries/(\d+)"', page)))
+
+
+def searched_session(port: int, cookie: str, query: str) -> str:
+    """A copy of the signed-in session with the inbox search set to query, as the search box sets it."""
+    page = load.fetch(port, "/admin/", cookie=cookie).body
+    answer = load.fetch(port, "/admin/inquiries/search", cookie=cookie,
+                        form={"csrf_token": load.csrf_token(page), "q": query})
+    searching = answer.session_cookie()
+    if answer.status != 303 or not searching:
+        raise RuntimeError(f"setting the inbox search failed: {answer.status} {answer.body[:300]}")
+    return searching
 
 
 def older_link(page: str) -> str | None:
@@ -49,15 +62,32 @@ def _spellings(row: tuple[int, str]) -> list[str]:
     """How a cursor may write an inquiry's time, then its id (times first: an id may sit inside one)."""
     moment = datetime.fromisoformat(row[1]).replace(tzinfo=UTC)
     naive = moment.replace(tzinfo=None)
+    micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     return [row[1], naive.isoformat(), moment.isoformat(), naive.isoformat(sep=" "), repr(moment.timestamp()),
-            str(int(moment.timestamp())), str(row[0])]
+            str(micros), str(int(moment.timestamp())), str(row[0])]
 
 
-def _swap(value: str, old: tuple[int, str], new: tuple[int, str]) -> str:
+def _swap_plain(value: str, old: tuple[int, str], new: tuple[int, str]) -> str:
     """A cursor value with one inquiry's spellings replaced by another's."""
     for before, after in zip(_spellings(old), _spellings(new), strict=True):
         value = re.sub(rf"(?<![0-9]){re.escape(before)}(?![0-9])", after, value)
     return value
+
+
+def _swap(value: str, old: tuple[int, str], new: tuple[int, str]) -> str:
+    """_swap_plain on the value as it stands, or else inside its URL-safe base64 (an "opaque" cursor)."""
+    swapped = _swap_plain(value, old, new)
+    if swapped != value:
+        return swapped
+    try:
+        plain = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    swapped = _swap_plain(plain, old, new)
+    if swapped == plain:
+        return value
+    encoded = base64.urlsafe_b64encode(swapped.encode("ascii")).decode("ascii")
+    return encoded if value.endswith("=") else encoded.rstrip("=")
 
 
 def _jump(port: int, cookie: str, link: str, listed: list, per_page: int, target: int) -> str | None:
