@@ -33,9 +33,10 @@ def inquiry_ids(page: str) -> list[int]:
 
 def searched_session(port: int, cookie: str, query: str) -> str:
     """A copy of the signed-in session with the inbox search set to query, as the search box sets it."""
-    page = load.fetch(port, "/admin/", cookie=cookie).body
+    page = load.fetch(port, "/admin/", cookie=cookie)
+    cookie = page.session_cookie() or cookie  # the page may have put its form token into the session
     answer = load.fetch(port, "/admin/inquiries/search", cookie=cookie,
-                        form={"csrf_token": load.csrf_token(page), "q": query})
+                        form={"csrf_token": load.csrf_token(page.body), "q": query})
     searching = answer.session_cookie()
     if answer.status != 303 or not searching:
         raise RuntimeError(f"setting the inbox search failed: {answer.status} {answer.body[:300]}")

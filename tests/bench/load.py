@@ -160,9 +160,9 @@ def _parse(output: str) -> Result:
 
 
 def run_wrk(url: str, seconds: float, headers: dict | None = None, script: Path = SUMMARY_SCRIPT,
-            script_args: tuple = ()) -> Result:
-    """One wrk run of `seconds` against url (-t2 -c32, 30 s timeout: gunicorn's), parsed."""
-    command = [wrk_binary(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "30s",
+            script_args: tuple = (), connections: int = CONNECTIONS) -> Result:
+    """One wrk run of `seconds` against url (-t2 -c32 unless told, 30 s timeout: gunicorn's), parsed."""
+    command = [wrk_binary(), f"-t{THREADS}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s",
                "-s", str(script)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
