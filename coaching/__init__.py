@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from coaching import accounts, admin, blog, inquiries, mail, operations, pages, web
+from coaching import accounts, admin, blog, inquiries, logs, mail, operations, pages, web
 from coaching.config import ROOT, Config, apply_environment, finalise
 from coaching.extensions import csrf, db, limiter, login_manager, migrate
 from coaching.extensions import mail as mailer
@@ -68,9 +68,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    """Log at INFO to stderr, where gunicorn and `flask run` collect it."""
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log at INFO to stderr (where gunicorn and `flask run` collect it), one line per event, in LOG_FORMAT."""
+    if not app.testing:
+        logs.install(app.config["LOG_FORMAT"])
     app.logger.setLevel(logging.INFO)
     production = not (app.config["DEVELOPMENT"] or app.testing)
     if production and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):

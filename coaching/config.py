@@ -59,6 +59,7 @@ class Config:
     OUTBOX_DELIVER_AFTER_REQUEST = True  # the web process also delivers right after a commit
     MAIL_FILE_DIR: str | None = None  # without MAIL_SERVER, emails are written here as .eml (default instance/mail/)
     PROXY_FIX_HOPS = 0  # proxies in front of the app that set X-Forwarded-For (e.g. 1 behind nginx)
+    LOG_FORMAT = "text"  # or "json": one JSON object per line, for a log collector
     PERMANENT_SESSION_LIFETIME = 31 * 24 * 3600  # visitor sessions (and form tokens) outlive a browser restart
     RATELIMIT_STORAGE_URI = "memory://"  # use redis://… in production with several workers
     RATELIMIT_ENABLED = True
@@ -158,6 +159,8 @@ def finalise(config: dict, instance_path: Path) -> None:
         raise ConfigError(
             f"TIME_ZONE {config['TIME_ZONE']!r} is not a known time zone: use an IANA name such as Europe/London."
         ) from exc
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}.")
     if config["HSTS_ENABLED"] is None:
         config["HSTS_ENABLED"] = not development
     if config["SESSION_COOKIE_SECURE"] is None:

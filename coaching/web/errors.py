@@ -9,6 +9,7 @@ from flask import Flask, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from coaching.extensions import db
+from coaching.web.request_ids import current_request_id
 
 MOVED_PAGES_KEY = "coaching.moved_pages"  # in app.extensions: the areas' lookups of old addresses
 MESSAGES = {
@@ -57,7 +58,7 @@ def handle_http_error(error: HTTPException):
 def log_incident(what: str, error: BaseException) -> str:
     """Roll back the session and log the error under a new incident id (shown to the visitor); the id."""
     db.session.rollback()
-    incident_id = uuid.uuid4().hex[:12]
+    incident_id = current_request_id() or uuid.uuid4().hex[:12]  # the request's id: in its log lines and header
     current_app.logger.error("incident %s: %s", incident_id, what, exc_info=error)
     return incident_id
 

@@ -31,6 +31,7 @@ from werkzeug.http import is_resource_modified, parse_date, parse_etags
 
 from coaching.extensions import db
 from coaching.web.models import ContentVersion
+from coaching.web.request_ids import REQUEST_ID_HEADER, request_id_for
 from coaching.web.version_reader import VersionReader
 
 VERSION_KEY = "coaching.page_cache.version"  # in the WSGI environ: the version a public page was rendered at
@@ -149,12 +150,13 @@ class PageCache:
 
     def _serve(self, page: KeptPage, environ: dict, start_response: Callable, method: str) -> Iterable[bytes]:
         """The kept response, or a 304 with the same headers when the reader already has this version."""
+        request_id = (REQUEST_ID_HEADER, request_id_for(environ, bool(self.app.config["PROXY_FIX_HOPS"])))
         conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
         if conditional and not is_resource_modified(environ, etag=page.etag, last_modified=page.last_modified):
-            start_response("304 NOT MODIFIED", [(name, value) for name, value in page.headers
-                                                if name.lower() not in NOT_ON_304])
+            start_response("304 NOT MODIFIED", [*((name, value) for name, value in page.headers
+                                                  if name.lower() not in NOT_ON_304), request_id])
             return []
-        start_response(page.status, list(page.headers))
+        start_response(page.status, [*page.headers, request_id])
         return [] if method == "HEAD" else [page.body]
 
     def _run_and_keep(self, key, environ: dict, start_response: Callable, method: str) -> Iterable[bytes]:
@@ -174,7 +176,7 @@ class PageCache:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        headers = list(started["headers"])
+        headers = [(name, value) for name, value in started["headers"] if name.lower() != "x-request-id"]
         names = {name.lower(): value for name, value in headers}
         if "set-cookie" not in names and "cookie" not in names.get("vary", "").lower():
             page = KeptPage(version, started["status"], headers, content, _strong_etag(names.get("etag")),

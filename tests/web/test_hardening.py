@@ -9,6 +9,7 @@ from html import unescape
 from urllib.parse import quote, urlencode
 
 import pytest
+from flask_migrate import stamp
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -156,6 +157,8 @@ def _hostile_urls(app, value: str) -> list[tuple[str, str]]:
 def test_no_route_answers_hostile_values_with_a_5xx(app, admin_user, signed_in):
     """Does every route (app.url_map), given hostile path and query values, answer below 500?"""
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500 is then a response, so every route is tried
+    with app.app_context():
+        stamp(revision="head")  # a migrated site: /readyz's 503 for an unmigrated one is an answer, not a fault
     add_inquiry(app)
     client = app.test_client()
     if signed_in:
