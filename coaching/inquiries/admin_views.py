@@ -70,8 +70,13 @@ def _list_page(inbox_filter: inbox.InboxFilter, search_form: InboxSearchForm | N
     return render_template(
         "inquiries/admin/inquiries.html", page=listing.page, counts=listing.counts, inbox_filter=inbox_filter,
         search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
-        statuses=list(InquiryStatus), count_limit=inbox.SEARCH_COUNT_LIMIT,
+        statuses=list(InquiryStatus), count_limit=inbox.SEARCH_COUNT_LIMIT, inquiry_link_start=_inquiry_link_start(),
     ), status
+
+
+def _inquiry_link_start() -> str:
+    """What each row's link starts with ("/admin/inquiries/"), its id ending it: one url_for a page, not one a row."""
+    return url_for("admin.inquiry", inquiry_id=0).removesuffix("0")
 
 
 @bp.get("/", endpoint="inquiries")
