@@ -22,7 +22,8 @@ def format_moment(value: datetime | None) -> str:
     """A moment as the admin and the coach's emails show it, in the practice's TIME_ZONE: "12 Mar 2025, 14:05 GMT"."""
     if value is None:
         return ""
-    return f"{value.astimezone(practice_zone()):%d %b %Y}, {format_clock(value)}"
+    local = value.astimezone(practice_zone())
+    return f"{local:%d %b %Y}, {local:%H:%M} {zone_name(local)}"
 
 
 def format_clock(value: datetime) -> str:
