@@ -19,6 +19,7 @@ from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.inquiries import erasure, inbox
 from coaching.inquiries.forms import EraseByEmailForm, InboxSearchForm, InquiryReplyForm, NoteForm
+from coaching.inquiries.inbox_rows import listed
 from coaching.inquiries.intake import SPEED_EXPLANATION, unusual_speed
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
 from coaching.mail.models import OutboxMessage
@@ -67,11 +68,19 @@ def _list_page(inbox_filter: inbox.InboxFilter, search_form: InboxSearchForm | N
     """The inbox list for this filter at the page ?cursor= names, with the search form as given (carrying errors)
     or filled from the filter."""
     listing = inbox.inbox_listing(inbox_filter, page_cursor())
+    # Without a search the counts are the kept ones, so the navigation's "(3 new)" needs no query of its own.
+    known = {} if inbox_filter.query or listing.counts is None else {"new_inquiries": listing.counts["new"]}
     return render_template(
-        "inquiries/admin/inquiries.html", page=listing.page, counts=listing.counts, inbox_filter=inbox_filter,
+        "inquiries/admin/inquiries.html", page=listing.page, rows=listed(listing.page.items), counts=listing.counts,
+        inbox_filter=inbox_filter, **known,
         search_form=search_form or InboxSearchForm(formdata=None, q=inbox_filter.query),
-        statuses=list(InquiryStatus), count_limit=inbox.SEARCH_COUNT_LIMIT,
+        statuses=list(InquiryStatus), count_limit=inbox.SEARCH_COUNT_LIMIT, inquiry_link_start=_inquiry_link_start(),
     ), status
+
+
+def _inquiry_link_start() -> str:
+    """What each row's link starts with ("/admin/inquiries/"), its id ending it: one url_for a page, not one a row."""
+    return url_for("admin.inquiry", inquiry_id=0).removesuffix("0")
 
 
 @bp.get("/", endpoint="inquiries")

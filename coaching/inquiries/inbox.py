@@ -16,8 +16,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import func, literal_column, or_, select, table
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, func, literal_column, or_, select, table
 
 from coaching.database import utcnow
 from coaching.extensions import db
@@ -90,6 +89,9 @@ CSV_COLUMNS = ("id", "received", "status", "name", "email", "phone", "topic", "m
                "privacy_notice_version")
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a row of the list shows (with coach_notified): every other column stays in the database.
+LIST_COLUMNS = (Inquiry.id, Inquiry.created_at, Inquiry.name, Inquiry.status, Inquiry.topic, Inquiry.message,
+                Inquiry.fill_seconds)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ def search_matches(query: str, among=None) -> Matches:
 
 def page_of_inquiries(inbox_filter: InboxFilter, cursor: Cursor | None = None,
                       matches: Matches | None = None) -> KeysetPage:
-    """The page of the filtered list that the cursor names (None: the first), with what each row needs to say.
+    """The page of the filtered list that the cursor names (None: the first): rows of LIST_COLUMNS and
+    coach_notified, what each row needs to say (not whole inquiries, which cost far more to build).
 
     A search pages through what it matched (search_matches, over every status when given, else over those shown).
     When more than SEARCH_COUNT_LIMIT match, the list is read newest first and each row tested (quick: so many
@@ -186,13 +189,20 @@ def page_of_inquiries(inbox_filter: InboxFilter, cursor: Cursor | None = None,
     the index first, as a term frequent in spam may be rare everywhere else.
     """
     shown = _shown(inbox_filter)
-    query = select(Inquiry).where(shown).options(
-        selectinload(Inquiry.emails).load_only(OutboxMessage.kind, OutboxMessage.status))
+    query = select(*LIST_COLUMNS, _coach_notified().label("coach_notified")).where(shown)
     if inbox_filter.query:
         if matches is None or (matches.many and _rows_shown(inbox_filter) > ROWS_READ_ONE_BY_ONE):
             matches = search_matches(inbox_filter.query, among=shown)
         query = query.where(_matches(inbox_filter.query) if matches.many else Inquiry.id.in_(list(matches.statuses)))
     return newest_first_page(query, Inquiry.created_at, Inquiry.id, cursor, PER_PAGE)
+
+
+def _coach_notified():
+    """Whether the inquiry's notification to the coach has been sent: one indexed look-up a row, read with it."""
+    return (select(OutboxMessage.id)
+            .where(OutboxMessage.inquiry_id == Inquiry.id, OutboxMessage.kind == EmailKind.COACH_NOTIFICATION,
+                   OutboxMessage.status == OutboxStatus.SENT)
+            .exists())
 
 
 def _rows_shown(inbox_filter: InboxFilter) -> int:
@@ -256,7 +266,7 @@ def preview(message: str, length: int = PREVIEW_LENGTH) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def notification_state(inquiry: Inquiry) -> str:
+def notification_state(inquiry: Inquiry | Row) -> str:
     """Whether the coach's notification went out, in words (not colour alone)."""
     if inquiry.coach_notified:
         return "Emailed to you"

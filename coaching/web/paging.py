@@ -127,8 +127,10 @@ def newest_first_page(statement: Select, created_at: InstrumentedAttribute, row_
 
 
 def _rows(statement: Select, limit: int) -> list:
-    """The first `limit` objects the statement selects."""
-    return list(db.session.scalars(statement.limit(limit)))
+    """The first `limit` objects the statement selects (one entity), or rows (several columns, among them
+    created_at and id)."""
+    result = db.session.execute(statement.limit(limit))
+    return list(result.scalars() if len(statement.column_descriptions) == 1 else result)
 
 
 def _cursor(row, older: bool) -> Cursor:

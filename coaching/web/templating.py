@@ -22,7 +22,8 @@ def format_moment(value: datetime | None) -> str:
     """A moment as the admin and the coach's emails show it, in the practice's TIME_ZONE: "12 Mar 2025, 14:05 GMT"."""
     if value is None:
         return ""
-    return f"{value.astimezone(practice_zone()):%d %b %Y}, {format_clock(value)}"
+    local = value.astimezone(practice_zone())
+    return f"{local:%d %b %Y}, {local:%H:%M} {zone_name(local)}"
 
 
 def format_clock(value: datetime) -> str:
@@ -56,10 +57,10 @@ def _file_version(path: str, mtime_ns: int) -> str:
 
 def static_version(filename: str) -> str | None:
     """The content hash of a static file, or None if there is no such file."""
-    path = str(Path(current_app.static_folder or "") / filename)
+    folder = current_app.static_folder or ""
     if current_app.config["DEVELOPMENT"] or current_app.debug:
-        return _current_version(path)  # files are being edited: look at each one every time
-    return _deployed_version(path)
+        return _current_version(str(Path(folder) / filename))  # files are being edited: look at each one every time
+    return _deployed_version(folder, filename)
 
 
 def _current_version(path: str) -> str | None:
@@ -71,9 +72,10 @@ def _current_version(path: str) -> str | None:
 
 
 @lru_cache(maxsize=512)
-def _deployed_version(path: str) -> str | None:
-    """Outside development static files change only with a deploy, which restarts the app: hash each once."""
-    return _current_version(path)
+def _deployed_version(folder: str, filename: str) -> str | None:
+    """Outside development static files change only with a deploy, which restarts the app: hash each once
+    (keyed by the names as given, so a page's nine static URLs build no Path)."""
+    return _current_version(str(Path(folder) / filename))
 
 
 def conditional_page(body: str, last_modified: datetime | None = None, mimetype: str = "text/html") -> Response:

@@ -185,6 +185,34 @@ def test_notification_state_is_said_in_words(app, states, status, expected):
         assert inbox.notification_state(db.session.get(Inquiry, inquiry_id)) == expected
 
 
+@pytest.mark.parametrize(("states", "status", "expected"), [
+    ((OutboxStatus.SENT,), InquiryStatus.NEW, "Emailed to you"),
+    ((OutboxStatus.FAILED, OutboxStatus.SENT), InquiryStatus.READ, "Emailed to you"),
+    ((OutboxStatus.PENDING,), InquiryStatus.NEW, "Not yet emailed"),
+    ((OutboxStatus.FAILED,), InquiryStatus.READ, "Not yet emailed"),
+    ((), InquiryStatus.SPAM, "Held (spam)"),
+])
+def test_list_row_says_what_the_inquiry_says(app, states, status, expected):
+    """Does a row of the list (columns read for the page, not the whole inquiry) say the same about its
+    notification as the inquiry does?"""
+    inquiry_id = add_inquiry(app, emails=states, status=status)
+    with app.app_context():
+        (row,) = inbox.page_of_inquiries(InboxFilter(status=status)).items
+        assert row.id == inquiry_id and inbox.notification_state(row) == expected
+
+
+def test_list_row_counts_only_the_coachs_notification_as_sent(app):
+    """Does a row say "Not yet emailed" when only the acknowledgement to the sender has gone out?"""
+    inquiry_id = add_inquiry(app, emails=(OutboxStatus.PENDING,))
+    with app.app_context():
+        db.session.add(OutboxMessage(
+            inquiry_id=inquiry_id, kind=EmailKind.VISITOR_ACKNOWLEDGEMENT, message_id=new_message_id(),
+            recipient="zoe@example.org", subject="Thank you", body_text="Thank you.", status=OutboxStatus.SENT))
+        db.session.commit()
+        (row,) = inbox.page_of_inquiries(InboxFilter()).items
+        assert inbox.notification_state(row) == "Not yet emailed"
+
+
 @pytest.mark.parametrize(("value", "cell"), [
     ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1", "'+1"), ("-2", "'-2"), ("@x", "'@x"),
     ("\tTab", "'\tTab"), ("\rReturn", "'\rReturn"), ("Plain = fine", "Plain = fine"), (None, ""), (7, "7"),

@@ -22,6 +22,7 @@ from coaching.inquiries.models import ErasureRecord, Inquiry, InquiryStatus, Not
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
 from coaching.mail.outbox import deliver_pending
 from coaching.web.paging import Cursor
+from tests.apps import statements_run
 from tests.factories import HOSTILE, add_inquiry, every_stored_text
 from tests.forms import csrf_token_of, post, sign_in, submit_contact, text_of
 
@@ -224,6 +225,26 @@ def test_search_stays_out_of_every_url(admin_client, app, token):
     assert 'method="post" role="search"' in page and 'name="q"' in page
     ignored = text_of(admin_client.get("/admin/inquiries?q=ben"))
     assert ">Ada" in ignored and ">Ben" not in ignored  # a ?q= in a URL is never read
+
+
+def test_the_inbox_reads_the_kept_counts_once_for_its_links_and_the_navigation(admin_client, app):
+    """Does the inbox read the kept counts once a page, for its status links and the nav's "(2 new)" alike?"""
+    add_inquiry(app, name="Ada")
+    add_inquiry(app, name="Ben")
+    add_inquiry(app, name="Cleo", status=InquiryStatus.READ)
+    with statements_run(app) as seen:
+        page = text_of(admin_client.get("/admin/inquiries"))
+    assert "Inquiries (2 new)</a>" in page and "New (2)</a>" in page and "Read (1)</a>" in page
+    assert len([sql for sql in seen if "inquiry_status_counts" in sql.lower()]) == 1
+
+
+def test_a_search_leaves_the_navigation_counting_every_new_inquiry(admin_client, app, token):
+    """With a search, does the nav still count every new inquiry, not only those the search matched?"""
+    add_inquiry(app, name="Ada")
+    add_inquiry(app, name="Ben")
+    search(admin_client, token, "ada")
+    page = text_of(admin_client.get("/admin/inquiries"))
+    assert "Inquiries (2 new)</a>" in page and "New (1)</a>" in page and ">Ben" not in page
 
 
 def test_clear_the_search_and_sign_out_forget_it(admin_client, app, token):
