@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from coaching.extensions import db, limiter
 from coaching.inquiries.contact_page import fresh_contact_page, render_contact_page, render_fresh_contact_page
 from coaching.inquiries.forms import ContactForm
-from coaching.inquiries.intake import record_inquiry
+from coaching.inquiries.intake import already_recorded, record_inquiry
 from coaching.web.errors import log_incident
 from coaching.web.templating import format_clock
 
@@ -52,21 +52,38 @@ def form():
     try:
         result = record_inquiry(form)
         db.session.commit()
-    except IntegrityError:
-        # The same submission token committed by a parallel request (a burst of clicks).
+    except IntegrityError as error:
+        # Most often the same submission token, committed by a parallel request or an earlier send
+        # (a burst of clicks, a resent page): thank again. Anything else must not pass for success.
         db.session.rollback()
-        return redirect(url_for("contact.thanks"), code=303)
+        if _recorded_already(form):
+            return redirect(url_for("contact.thanks"), code=303)
+        return _not_stored(form, error)
     except SQLAlchemyError as error:
-        incident = log_incident("could not store an inquiry", error)
-        return render_form(form, notice=(
-            "Sorry, I couldn't save your message just now because of a problem on the site. "
-            "Nothing you typed has been lost: please press Send again in a minute. If it keeps "
-            f"happening, email me at {current_app.config['PRACTICE_EMAIL']} "
-            f"(reference {incident})."
-        ), status=503)
-    if result.created:
-        log.info("inquiry %d recorded (%s)", result.inquiry.id, result.inquiry.status.value)
+        return _not_stored(form, error)
+    log.info("inquiry %d recorded (%s)", result.inquiry_id, result.status.value)
     return redirect(url_for("contact.thanks"), code=303)
+
+
+def _recorded_already(form: ContactForm) -> bool:
+    """Whether the form's token is stored (a failure to read counts as no: the form comes back)."""
+    try:
+        return already_recorded(form)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def _not_stored(form: ContactForm, error: Exception):
+    """The form back, as typed, saying the message wasn't saved, with an incident reference."""
+    db.session.rollback()
+    incident = log_incident("could not store an inquiry", error)
+    return render_form(form, notice=(
+        "Sorry, I couldn't save your message just now because of a problem on the site. "
+        "Nothing you typed has been lost: please press Send again in a minute. If it keeps "
+        f"happening, email me at {current_app.config['PRACTICE_EMAIL']} "
+        f"(reference {incident})."
+    ), status=503)
 
 
 @bp.get("/contact/thanks")

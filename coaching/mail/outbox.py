@@ -136,12 +136,17 @@ def compose_email(inquiry, kind, recipient: str, reply_to: str | None, subject: 
 
     sender_name replaces the From name of MAIL_DEFAULT_SENDER (the address stays the site's).
     """
-    return OutboxMessage(
-        inquiry=inquiry, kind=kind, message_id=new_message_id(), recipient=recipient, reply_to=reply_to,
-        subject=subject, sender_name=sender_name,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
-    )
+    return OutboxMessage(inquiry=inquiry, **email_values(kind, recipient, reply_to, subject, template,
+                                                         sender_name=sender_name, **context))
+
+
+def email_values(kind, recipient: str, reply_to: str | None, subject: str, template: str, /,
+                 sender_name: str | None = None, **context) -> dict:
+    """An outbox row's columns as compose_email fills them, for a Core insert (kick_on_commit.queue_emails)."""
+    return {"kind": kind, "message_id": new_message_id(), "recipient": recipient, "reply_to": reply_to,
+            "subject": subject, "sender_name": sender_name,
+            "body_text": render_template(f"email/{template}.txt", **context),
+            "body_html": render_template(f"email/{template}.html", **context)}
 
 
 def new_message_id(domain: str | None = None) -> str:
