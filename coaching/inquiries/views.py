@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -107,11 +107,13 @@ def rate_limited(error: RateLimitExceeded):
     """Too many messages from one address: keep the text and say when sending works again."""
     retry_at = _retry_time()
     when = f"after {format_clock(retry_at)}" if retry_at else "in a few minutes"
-    # Flask-Limiter adds the Retry-After header itself (RATELIMIT_HEADERS_ENABLED).
-    return render_form(ContactForm(), notice=(
+    response = make_response(render_form(ContactForm(), notice=(
         "You've sent several messages in a short time, so I've paused sending from your connection "
         f"for a few minutes. Nothing you typed has been lost: please press Send again {when}."
-    ), status=429)
+    ), status=429))
+    if retry_at:
+        response.headers["Retry-After"] = str(max(1, int((retry_at - datetime.now(UTC)).total_seconds())))
+    return response
 
 
 def _retry_time() -> datetime | None:
