@@ -63,7 +63,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 31 * 24 * 3600  # visitor sessions (and form tokens) outlive a browser restart
     RATELIMIT_STORAGE_URI = "memory://"  # use redis://… in production with several workers
     RATELIMIT_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: each costs the limit store a read on every send. The contact form's
+    # 429 says Retry-After itself (inquiries/views.py rate_limited).
+    RATELIMIT_HEADERS_ENABLED = False
 
     # The coach's admin.
     ADMIN_IDLE_MINUTES = 30  # signed out after this long without a request

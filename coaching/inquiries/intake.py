@@ -10,15 +10,16 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.inquiries.forms import ContactForm
 from coaching.inquiries.models import Inquiry, InquiryStatus, topic_label
 from coaching.inquiries.spam_digest import note_spam_for_digest
+from coaching.mail.kick_on_commit import queue_emails
 from coaching.mail.models import EmailKind, OutboxMessage
-from coaching.mail.outbox import compose_email
+from coaching.mail.outbox import email_values
 from coaching.web.templating import absolute_url
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,12 @@ LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 LINK_MARKUP = re.compile(r"\[url[=\]]|\[link=|<a\s[^>]*href", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntakeResult:
-    """What recording a submission did: the inquiry, and whether this request created it."""
+    """What recording a submission stored: the new inquiry's id and status."""
 
-    inquiry: Inquiry
-    created: bool
+    inquiry_id: int
+    status: InquiryStatus
 
 
 def _signer() -> TimestampSigner:
@@ -83,48 +84,51 @@ def spam_reason(form: ContactForm) -> str | None:
 
 
 def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResult:
-    """Add the inquiry and its outgoing emails to the session (the caller commits).
+    """Insert the inquiry and its outgoing emails (the caller commits); Core inserts, no unit of work.
 
-    A token already recorded (a double-click, a resent form) returns the existing inquiry.
+    A token already recorded (a double-click, a resent form) fails the insert with IntegrityError
+    (the unique constraint, with no SELECT first): the caller rolls back and asks already_recorded.
     """
     now = now or utcnow()
-    token = form.submission_token.data or _new_token()
-    existing = db.session.scalar(select(Inquiry).where(Inquiry.submission_token == token))
-    if existing is not None:
-        return IntakeResult(existing, created=False)
     reason = spam_reason(form)
-    inquiry = Inquiry(
-        name=form.name.data,
-        email=form.email.data,
-        phone=form.phone.data or None,
-        topic=form.topic.data or None,
-        message=form.message.data,
-        consent_at=now,
-        privacy_notice_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-        status=InquiryStatus.SPAM if reason else InquiryStatus.NEW,
-        spam_reason=reason,
-        fill_seconds=fill_seconds(form, now),
-        submission_token=token,
-        created_at=now,
-    )
-    db.session.add(inquiry)
-    db.session.flush()  # the id goes into the coach's link
+    values = {
+        "name": form.name.data, "email": form.email.data, "phone": form.phone.data or None,
+        "topic": form.topic.data or None, "message": form.message.data, "consent_at": now,
+        "privacy_notice_version": current_app.config["PRIVACY_NOTICE_VERSION"],
+        "status": InquiryStatus.SPAM if reason else InquiryStatus.NEW, "spam_reason": reason,
+        "fill_seconds": fill_seconds(form, now), "submission_token": form.submission_token.data or _new_token(),
+        "created_at": now,
+    }
+    inquiry_id = db.session.execute(insert(Inquiry.__table__).returning(Inquiry.__table__.c.id), values).scalar_one()
     if reason is None:
-        queue_inquiry_emails(inquiry)
+        stored = Inquiry(id=inquiry_id, **values)  # the row as inserted, for the templates; never added to the session
+        queue_emails([{**email, "inquiry_id": inquiry_id} for email in inquiry_emails(stored)])
     else:
         note_spam_for_digest(now)
-    return IntakeResult(inquiry, created=True)
+    return IntakeResult(inquiry_id, values["status"])
+
+
+def already_recorded(form: ContactForm) -> bool:
+    """Whether the form's submission token belongs to a stored inquiry (after a failed insert, rolled back)."""
+    token = form.submission_token.data
+    return bool(token) and db.session.scalar(
+        select(Inquiry.id).where(Inquiry.submission_token == token)) is not None
+
+
+def inquiry_emails(inquiry: Inquiry) -> list[dict]:
+    """The coach's notification and, unless turned off, the visitor's acknowledgement, as outbox row values."""
+    emails = [coach_notification(inquiry)]
+    if current_app.config["SEND_ACKNOWLEDGEMENT"]:
+        emails.append(visitor_acknowledgement(inquiry))
+    return emails
 
 
 def queue_inquiry_emails(inquiry: Inquiry) -> None:
-    """Queue the coach's notification and, unless turned off, the visitor's acknowledgement."""
-    config = current_app.config
-    db.session.add(coach_notification(inquiry))
-    if config["SEND_ACKNOWLEDGEMENT"]:
-        db.session.add(visitor_acknowledgement(inquiry))
+    """Queue the emails of an inquiry in the session (the inbox's "Not spam"); the caller commits."""
+    db.session.add_all(OutboxMessage(inquiry=inquiry, **email) for email in inquiry_emails(inquiry))
 
 
-def coach_notification(inquiry: Inquiry) -> OutboxMessage:
+def coach_notification(inquiry: Inquiry) -> dict:
     """The coach's email about a new inquiry: Reply-To the visitor, the message unless turned off."""
     context = {
         "inquiry": inquiry,
@@ -134,17 +138,17 @@ def coach_notification(inquiry: Inquiry) -> OutboxMessage:
         "unusual": unusual_speed(inquiry),
         "speed_explanation": SPEED_EXPLANATION,
     }
-    return compose_email(
-        inquiry, EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
+    return email_values(
+        EmailKind.COACH_NOTIFICATION, current_app.config["COACH_EMAIL"], inquiry.email,
         f"New inquiry from {inquiry.name}", "coach_notification", **context,
     )
 
 
-def visitor_acknowledgement(inquiry: Inquiry) -> OutboxMessage:
+def visitor_acknowledgement(inquiry: Inquiry) -> dict:
     """A short "your message arrived" email, with none of the visitor's words (no spam relay)."""
     config = current_app.config
-    return compose_email(
-        inquiry, EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
+    return email_values(
+        EmailKind.VISITOR_ACKNOWLEDGEMENT, inquiry.email, config["PRACTICE_EMAIL"],
         f"Your message to {config['SITE_NAME']} has arrived", "visitor_acknowledgement",
     )
 

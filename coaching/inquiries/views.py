@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from coaching.extensions import db, limiter
 from coaching.inquiries.contact_page import fresh_contact_page, render_contact_page, render_fresh_contact_page
 from coaching.inquiries.forms import ContactForm
-from coaching.inquiries.intake import record_inquiry
+from coaching.inquiries.intake import already_recorded, record_inquiry
 from coaching.web.errors import log_incident
 from coaching.web.templating import format_clock
 
@@ -52,21 +52,38 @@ def form():
     try:
         result = record_inquiry(form)
         db.session.commit()
-    except IntegrityError:
-        # The same submission token committed by a parallel request (a burst of clicks).
+    except IntegrityError as error:
+        # Most often the same submission token, committed by a parallel request or an earlier send
+        # (a burst of clicks, a resent page): thank again. Anything else must not pass for success.
         db.session.rollback()
-        return redirect(url_for("contact.thanks"), code=303)
+        if _recorded_already(form):
+            return redirect(url_for("contact.thanks"), code=303)
+        return _not_stored(form, error)
     except SQLAlchemyError as error:
-        incident = log_incident("could not store an inquiry", error)
-        return render_form(form, notice=(
-            "Sorry, I couldn't save your message just now because of a problem on the site. "
-            "Nothing you typed has been lost: please press Send again in a minute. If it keeps "
-            f"happening, email me at {current_app.config['PRACTICE_EMAIL']} "
-            f"(reference {incident})."
-        ), status=503)
-    if result.created:
-        log.info("inquiry %d recorded (%s)", result.inquiry.id, result.inquiry.status.value)
+        return _not_stored(form, error)
+    log.info("inquiry %d recorded (%s)", result.inquiry_id, result.status.value)
     return redirect(url_for("contact.thanks"), code=303)
+
+
+def _recorded_already(form: ContactForm) -> bool:
+    """Whether the form's token is stored (a failure to read counts as no: the form comes back)."""
+    try:
+        return already_recorded(form)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def _not_stored(form: ContactForm, error: Exception):
+    """The form back, as typed, saying the message wasn't saved, with an incident reference."""
+    db.session.rollback()
+    incident = log_incident("could not store an inquiry", error)
+    return render_form(form, notice=(
+        "Sorry, I couldn't save your message just now because of a problem on the site. "
+        "Nothing you typed has been lost: please press Send again in a minute. If it keeps "
+        f"happening, email me at {current_app.config['PRACTICE_EMAIL']} "
+        f"(reference {incident})."
+    ), status=503)
 
 
 @bp.get("/contact/thanks")
@@ -90,11 +107,13 @@ def rate_limited(error: RateLimitExceeded):
     """Too many messages from one address: keep the text and say when sending works again."""
     retry_at = _retry_time()
     when = f"after {format_clock(retry_at)}" if retry_at else "in a few minutes"
-    # Flask-Limiter adds the Retry-After header itself (RATELIMIT_HEADERS_ENABLED).
-    return render_form(ContactForm(), notice=(
+    response = make_response(render_form(ContactForm(), notice=(
         "You've sent several messages in a short time, so I've paused sending from your connection "
         f"for a few minutes. Nothing you typed has been lost: please press Send again {when}."
-    ), status=429)
+    ), status=429))
+    if retry_at:
+        response.headers["Retry-After"] = str(max(1, int((retry_at - datetime.now(UTC)).total_seconds())))
+    return response
 
 
 def _retry_time() -> datetime | None:

@@ -10,8 +10,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register `flask outbox`, and start delivery whenever a commit stores an email (kick_on_commit)."""
-    from coaching.mail import commands, kick_on_commit
+    """Register `flask outbox`, start delivery whenever a commit stores an email, and track requests for it."""
+    from coaching.mail import commands, kick_on_commit, request_activity
 
     app.cli.add_command(commands.outbox_group)
     kick_on_commit.watch_commits()
+    # Background delivery waits for a quiet moment in this process (request_activity.py).
+    app.wsgi_app = request_activity.TrackRequests(app.wsgi_app)

@@ -4,6 +4,8 @@ Whatever stores an email (a view, a service a new feature calls, a `flask` comma
 commit: a session hook notes each flush that adds an OutboxMessage, or changes one that is still
 pending (an admin's resend, the spam digest's count), and after that transaction commits calls
 kick_delivery (which does nothing unless OUTBOX_DELIVER_AFTER_REQUEST). A rollback forgets the note.
+Emails written with a Core insert instead (queue_emails: the contact form's, no unit of work) note it
+themselves.
 A delivery pass changes rows only with Core UPDATEs, never through the ORM, so its own commits
 (in the background thread or `flask outbox run`) never start another pass.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from coaching.extensions import db
@@ -29,6 +31,14 @@ def watch_commits() -> None:
                            ("after_transaction_end", _forget_on_end)):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
+
+
+def queue_emails(rows: list[dict]) -> None:
+    """Insert outbox rows (outbox.email_values plus any inquiry_id) in one Core statement; the caller commits."""
+    if not rows:
+        return
+    db.session.execute(insert(OutboxMessage.__table__), rows)
+    db.session.info[QUEUED_KEY] = True
 
 
 def _waiting(row: object) -> bool:

@@ -2,7 +2,8 @@
 
 Email is data first: intake writes an OutboxMessage in the same transaction as the inquiry,
 and this module delivers it later (in a background pass that the commit which stored it starts,
-see kick_on_commit.py, or from `flask outbox run`).
+see kick_on_commit.py, taking each step in a quiet moment, see request_activity.py; or from
+`flask outbox run`).
 Each message is claimed with one conditional UPDATE before any SMTP talk, so two workers
 never send the same message; a failed attempt is retried with doubling delays until
 OUTBOX_MAX_ATTEMPTS, then the message is marked failed for the admin to resend. An address
@@ -21,6 +22,7 @@ import os
 import smtplib
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +36,7 @@ from sqlalchemy import and_, or_, update
 from coaching.database import utcnow
 from coaching.extensions import db
 from coaching.mail.models import OutboxMessage, OutboxStatus
+from coaching.mail.request_activity import activity
 from coaching.mail.smtp_connection import OutgoingMessage, TimeoutConnection, needs_smtputf8
 
 log = logging.getLogger(__name__)
@@ -75,14 +78,20 @@ class _Claimed:
     refusal: str | None
 
 
-def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT) -> DeliveryReport:
+def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT,
+                    wait_turn: Callable[[], None] | None = None) -> DeliveryReport:
     """Make one pass over due messages, oldest first: claim, send, record. Commits as it goes.
 
     Due means pending with next_attempt_at <= now, or sending with an expired claim (a worker
     that died mid-send). `now` defaults to the clock; tests pass it to step through backoff.
+    wait_turn, if given, is called before the query and before each message (the background pass
+    waits there for a quiet moment in the web process).
     """
     report = DeliveryReport()
+    wait_turn = wait_turn or (lambda: None)  # `flask outbox` and tests go straight on
+    wait_turn()
     for message_id in _due_ids(now or utcnow(), limit):
+        wait_turn()
         moment = now or utcnow()
         claimed = _claim(message_id, moment)
         if claimed is None:
@@ -92,7 +101,7 @@ def deliver_pending(now: datetime | None = None, limit: int = PASS_LIMIT) -> Del
     return report
 
 
-def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
+def deliver_all_due(batches: int = BACKGROUND_BATCHES, wait_turn: Callable[[], None] | None = None) -> DeliveryReport:
     """Pass after pass until a pass finds nothing to do (or after `batches` passes): all counts together.
 
     It stops early when a pass sent nothing but had to retry (the server is down or hung), and the
@@ -100,7 +109,7 @@ def deliver_all_due(batches: int = BACKGROUND_BATCHES) -> DeliveryReport:
     """
     total = DeliveryReport()
     for _ in range(batches):
-        report = deliver_pending()
+        report = deliver_pending(wait_turn=wait_turn)
         total += report
         if not (report.sent or report.retried or report.failed):
             return total  # nothing was due (or other workers claimed it all)
@@ -136,12 +145,17 @@ def compose_email(inquiry, kind, recipient: str, reply_to: str | None, subject: 
 
     sender_name replaces the From name of MAIL_DEFAULT_SENDER (the address stays the site's).
     """
-    return OutboxMessage(
-        inquiry=inquiry, kind=kind, message_id=new_message_id(), recipient=recipient, reply_to=reply_to,
-        subject=subject, sender_name=sender_name,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
-    )
+    return OutboxMessage(inquiry=inquiry, **email_values(kind, recipient, reply_to, subject, template,
+                                                         sender_name=sender_name, **context))
+
+
+def email_values(kind, recipient: str, reply_to: str | None, subject: str, template: str, /,
+                 sender_name: str | None = None, **context) -> dict:
+    """An outbox row's columns as compose_email fills them, for a Core insert (kick_on_commit.queue_emails)."""
+    return {"kind": kind, "message_id": new_message_id(), "recipient": recipient, "reply_to": reply_to,
+            "subject": subject, "sender_name": sender_name,
+            "body_text": render_template(f"email/{template}.txt", **context),
+            "body_html": render_template(f"email/{template}.html", **context)}
 
 
 def new_message_id(domain: str | None = None) -> str:
@@ -183,9 +197,9 @@ def kick_delivery(app: Flask | None = None) -> Future | None:
 
 
 def _background_pass(app: Flask) -> DeliveryReport:
-    """Deliver everything due, batch by batch, in its own app context (and so its own database session)."""
+    """Deliver everything due, batch by batch, in its own app context, each step in a quiet moment."""
     with app.app_context():
-        return deliver_all_due()
+        return deliver_all_due(wait_turn=activity.wait_until_quiet)
 
 
 def _log_background_failure(future: Future) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from coaching.extensions import db
 from coaching.inquiries.models import Inquiry, InquiryStatus
 from coaching.mail.models import EmailKind, OutboxMessage, OutboxStatus
-from tests.factories import row_count
+from tests.factories import add_inquiry, row_count
 from tests.forms import contact_form_fields, submit_contact
 
 VALID = {
@@ -218,6 +218,20 @@ def test_database_fault_keeps_the_text_and_says_so(client, app, caplog):
     assert "I have cervical dystonia" in html and 'value="zoe@example.org"' in html
     incident = re.search(r"reference ([0-9a-f]{12})", html).group(1)
     assert any(incident in record.getMessage() for record in caplog.records)
+
+
+def test_a_refused_insert_that_is_no_double_send_gives_the_form_back(client, app):
+    """REL-09: does an integrity failure other than a stored token give the filled form and a 503, never thanks?"""
+    add_inquiry(app, emails=(OutboxStatus.SENT,))  # an email to the coach already stored
+    with app.app_context():  # the database now refuses a second email to the coach (a fault, as a test makes one)
+        db.session.execute(text("CREATE UNIQUE INDEX one_per_recipient ON outbox_messages (recipient)"))
+        db.session.commit()
+    page = client.get("/contact").get_data(as_text=True)
+    response = client.post("/contact", data=dict(contact_form_fields(page), **VALID))
+    html = body(response)
+    assert response.status_code == 503 and "couldn't save your message" in html
+    assert "I have cervical dystonia" in html and 'value="zoe@example.org"' in html
+    assert row_count(app, Inquiry) == 1  # only the one stored before: the failed send left nothing half-written
 
 
 def test_logs_hold_none_of_what_was_typed(client, caplog):

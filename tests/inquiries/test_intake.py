@@ -6,11 +6,19 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from coaching.extensions import db
 from coaching.inquiries.forms import ContactForm
-from coaching.inquiries.intake import _signer, fill_seconds, prepare_new_form, record_inquiry, spam_reason
+from coaching.inquiries.intake import (
+    _signer,
+    already_recorded,
+    fill_seconds,
+    prepare_new_form,
+    record_inquiry,
+    spam_reason,
+)
 from coaching.inquiries.models import Inquiry
 from coaching.mail.models import EmailKind, OutboxMessage
 
@@ -25,6 +33,11 @@ def filled_form(**overrides) -> ContactForm:
     return form
 
 
+def stored(result) -> Inquiry:
+    """The inquiry a recording stored, as the database holds it."""
+    return db.session.get(Inquiry, result.inquiry_id)
+
+
 def test_inquiry_and_its_emails_are_one_transaction(app):
     """Are the inquiry and both emails written together, and all rolled back together?"""
     with app.test_request_context():
@@ -34,15 +47,14 @@ def test_inquiry_and_its_emails_are_one_transaction(app):
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         result = record_inquiry(filled_form())
         db.session.commit()
-        assert result.created
-        kinds = {email.kind for email in result.inquiry.emails}
+        kinds = {email.kind for email in stored(result).emails}
         assert kinds == {EmailKind.COACH_NOTIFICATION, EmailKind.VISITOR_ACKNOWLEDGEMENT}
 
 
 def test_coach_notification_has_reply_to_subject_and_message(app):
     """REL-04: is the coach's email addressed to COACH_EMAIL, Reply-To the visitor, with the message?"""
     with app.test_request_context():
-        inquiry = record_inquiry(filled_form()).inquiry
+        inquiry = stored(record_inquiry(filled_form()))
         coach = next(e for e in inquiry.emails if e.kind is EmailKind.COACH_NOTIFICATION)
         assert coach.recipient == app.config["COACH_EMAIL"]
         assert coach.reply_to == "neko@example.org"
@@ -55,7 +67,7 @@ def test_notification_can_carry_only_a_link(app_factory):
     """PRIV-03: with NOTIFY_INCLUDE_MESSAGE off, does the coach's email hold a link and not the message?"""
     app = app_factory(NOTIFY_INCLUDE_MESSAGE=False)
     with app.test_request_context():
-        inquiry = record_inquiry(filled_form()).inquiry
+        inquiry = stored(record_inquiry(filled_form()))
         coach = next(e for e in inquiry.emails if e.kind is EmailKind.COACH_NOTIFICATION)
         assert "SECRET-HEALTH-TEXT" not in coach.body_text + coach.body_html
         assert f"/admin/inquiries/{inquiry.id}" in coach.body_text
@@ -64,7 +76,7 @@ def test_notification_can_carry_only_a_link(app_factory):
 def test_acknowledgement_repeats_nothing_the_visitor_typed(app):
     """Does the visitor's acknowledgement hold none of their words (so the form can't relay spam)?"""
     with app.test_request_context():
-        inquiry = record_inquiry(filled_form(name="Buy pills at spam.example")).inquiry
+        inquiry = stored(record_inquiry(filled_form(name="Buy pills at spam.example")))
         ack = next(e for e in inquiry.emails if e.kind is EmailKind.VISITOR_ACKNOWLEDGEMENT)
         assert ack.recipient == "neko@example.org"
         for typed in ("Buy pills", "spam.example", "SECRET-HEALTH-TEXT"):
@@ -75,7 +87,7 @@ def test_acknowledgement_can_be_turned_off(app_factory):
     """With SEND_ACKNOWLEDGEMENT off, is only the coach's email queued?"""
     app = app_factory(SEND_ACKNOWLEDGEMENT=False)
     with app.test_request_context():
-        inquiry = record_inquiry(filled_form()).inquiry
+        inquiry = stored(record_inquiry(filled_form()))
         assert [e.kind for e in inquiry.emails] == [EmailKind.COACH_NOTIFICATION]
 
 
@@ -122,11 +134,16 @@ def test_fill_time_is_measured_and_never_a_spam_reason(app_factory):
         assert fill_seconds(forged, now) is None
 
 
-def test_same_token_returns_the_existing_inquiry(app):
-    """REL-10: does recording the same submission token twice return the first inquiry?"""
+def test_same_token_is_refused_by_the_database_and_found(app):
+    """REL-10: does a second insert with the same submission token fail, with the first inquiry found by it?"""
     with app.test_request_context():
         form = filled_form()
-        first = record_inquiry(form)
+        assert not already_recorded(form)
+        record_inquiry(form)
         db.session.commit()
-        second = record_inquiry(form)
-        assert not second.created and second.inquiry.id == first.inquiry.id
+        with pytest.raises(IntegrityError):
+            record_inquiry(form)
+        db.session.rollback()
+        assert already_recorded(form)
+        assert db.session.scalar(select(func.count()).select_from(Inquiry)) == 1
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
