@@ -42,11 +42,10 @@ def handler(log_format: str, stream=None) -> logging.Handler:
 
 
 def install(log_format: str) -> None:
-    """Send INFO and above to standard error in this format, unless logging was set up already (gunicorn, tests)."""
+    """Send INFO and above to standard error in this format, unless the process set up logging itself
+    (as logging.basicConfig does: a program embedding the app, or an app built twice in one process)."""
     root = logging.getLogger()
-    if any(getattr(existing, "coaching_log", False) for existing in root.handlers):
+    if root.handlers:
         return
-    made = handler(log_format)
-    made.coaching_log = True
-    root.addHandler(made)
+    root.addHandler(handler(log_format))
     root.setLevel(logging.INFO)

@@ -26,9 +26,12 @@ graceful_timeout = 30
 keepalive = 5
 
 # Access log to standard output (gunicorn's "-"), errors to standard error: under systemd both reach the
-# journal. URLs carry no personal data (the inbox search lives in the session).
+# journal. The site's logger class leaves admin query strings, reset-link tokens and the Referer out, adds
+# the request id, and writes JSON when LOG_FORMAT=json (coaching/operations/access_log.py).
 accesslog = "-"
 errorlog = "-"
+logger_class = "coaching.operations.access_log.AccessLogger"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms id=%({x-request-id}o)s "%(a)s"'
 
 # preload_app stays off: each worker builds its own app after the fork, so no database connection,
 # lock or thread is ever shared between processes, and `kill -HUP` (a graceful reload) picks up new
