@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test bench lint lock clean
+.PHONY: run serve test bench lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ run: $(VENV)/.installed-run
 	DEVELOPMENT=true $(BIN)/flask db upgrade
 	DEVELOPMENT=true $(BIN)/flask seed
 	DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## serve: run as production does, on 127.0.0.1:8000: migrate, `flask check-deploy` (it stops here on an unsafe
+## setting), then gunicorn with deploy/gunicorn.conf.py and the email worker beside it; needs production settings
+serve: $(VENV)/.installed-run
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app check-deploy
+	$(BIN)/flask --app app outbox run & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py app:app
 
 ## test: the import contracts first, then the whole suite, browser tests included
 test: $(VENV)/.installed-test
