@@ -84,7 +84,8 @@ def test_a_form_opened_on_one_server_is_sent_through_the_other_once(two_servers)
     cookie, fields = _opened_form(a)
     assert _send(b, cookie, fields).status == 303
     assert _send(a, cookie, fields).status == 303  # a double send, through the other server
-    stored = _scalar(database, f"SELECT count(*) FROM inquiries WHERE submission_token = '{fields['submission_token']}'")
+    token = fields["submission_token"]
+    stored = _scalar(database, f"SELECT count(*) FROM inquiries WHERE submission_token = '{token}'")
     assert stored == 1
 
 
