@@ -22,10 +22,11 @@ GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 
 @dataclass
 class Served:
-    """A running site: its port and gunicorn's log file."""
+    """A running site: its port, gunicorn's log file and (when started here) its master process."""
 
     port: int
     log: Path
+    process: subprocess.Popen | None = None
 
     def get(self, path: str, headers: dict | None = None, cookie: str | None = None) -> http.client.HTTPResponse:
         """One GET (Host is the served site's); the response, body read into .body."""
@@ -71,7 +72,7 @@ def served(instance: Path, database_url: str, migrate: bool = True, port: int | 
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
                                     "--bind", f"127.0.0.1:{port}", spec],
                                    cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    site = Served(port, log)
+    site = Served(port, log, process)
     try:
         deadline = time.monotonic() + 30
         while True:
