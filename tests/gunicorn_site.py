@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,19 @@ class Served:
         response.body = response.read().decode("utf-8", "replace")
         connection.close()
         return response
+
+
+def sign_in_over_http(site: Served, email: str, password: str) -> str:
+    """Post the real sign-in form to a served site: the signed-in session's Cookie value."""
+    page = site.get("/admin/login")
+    cookie = page.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page.body)
+    answer = site.request("POST", "/admin/login", urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "email": email, "password": password}).encode(), cookie=cookie,
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 303, answer.body[:500]
+    return "; ".join(value.split(";", 1)[0] for value in answer.headers.get_all("Set-Cookie"))
 
 
 def site_environment(port: int, database_url: str, **settings: str) -> dict[str, str]:
