@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -173,3 +174,41 @@ def test_the_coach_signed_in_on_one_server_is_signed_in_on_the_other(two_servers
     cookie = sign_in_over_http(two_servers.a, ADMIN, PASSWORD)
     assert two_servers.b.get("/admin/", cookie=cookie).status == 200
     assert two_servers.b.get("/admin/").status == 302  # and without the cookie, sent to sign in
+
+
+def test_an_email_worker_killed_mid_send_loses_nothing(two_servers):
+    """When one email worker is killed (SIGKILL) in the middle of sending, does the other send every email,
+    with at most the one it was sending arriving twice? (Runs last: it kills a worker.)"""
+    one, two = two_servers.workers
+    smtp, database = two_servers.smtp, two_servers.database
+    before = len(smtp.received)
+    two.send_signal(signal.SIGSTOP)  # only worker one sends, so the message in flight is its own
+    smtp.delay = 2.0
+    try:
+        for number in range(3):
+            cookie, fields = _opened_form(two_servers.a, f"10.30.0.{number + 1}")
+            assert _send(two_servers.b, cookie, fields, f"10.30.0.{number + 1}").status == 303
+        deadline = time.monotonic() + 30
+        while not _scalar(database, "SELECT count(*) FROM outbox_messages WHERE status = 'sending'"):
+            assert time.monotonic() < deadline, "worker one never started sending"
+            time.sleep(0.1)
+        one.kill()
+        one.wait(timeout=30)
+        # The dead worker's claim would lapse after MAIL_TIMEOUT × 3 + 60 s; the test moves that clock on.
+        engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE outbox_messages SET claimed_until = now() - interval '1 second' "
+                                        "WHERE status = 'sending'"))
+        finally:
+            engine.dispose()
+    finally:
+        smtp.delay = 0.0
+        two.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while _scalar(database, "SELECT count(*) FROM outbox_messages WHERE status <> 'sent'"):
+        assert time.monotonic() < deadline, "worker two did not send what was left"
+        time.sleep(0.5)
+    ids = [mail.message["Message-ID"] for mail in smtp.received[before:]]
+    assert len(set(ids)) == 6  # three inquiries, two emails each: none lost
+    assert len(ids) - len(set(ids)) <= 1  # at most the one in flight, twice
