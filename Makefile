@@ -26,11 +26,13 @@ run: $(VENV)/.installed-run
 
 ## serve: run as production does, on 127.0.0.1:8000: migrate, `flask check-deploy` (it stops here on an unsafe
 ## setting), then gunicorn with deploy/gunicorn.conf.py and the email worker beside it; needs production settings
+SERVE_APP ?= app:app  # the tests give their own app and instance folder
+SERVE_INSTANCE ?=
 serve: $(VENV)/.installed-run
-	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app check-deploy
-	$(BIN)/flask --app app outbox run & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py app:app
+	$(BIN)/flask --app '$(SERVE_APP)' db upgrade
+	$(BIN)/flask --app '$(SERVE_APP)' check-deploy $(if $(SERVE_INSTANCE),--instance '$(SERVE_INSTANCE)')
+	$(BIN)/flask --app '$(SERVE_APP)' outbox run & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py '$(SERVE_APP)'
 
 ## test: the import contracts first, then the whole suite, browser tests included
 test: $(VENV)/.installed-test

@@ -19,7 +19,7 @@ VIEW_MODULES = {"views.py", "admin_views.py", "resume.py", "__init__.py"}
 # Request-handling helpers that every page shares; they are the web layer, not services.
 REQUEST_LAYER = {"coaching/web/security.py", "coaching/web/errors.py", "coaching/web/templating.py",
                  "coaching/web/paging.py", "coaching/web/forms.py", "coaching/web/page_cache.py",
-                 "coaching/admin/after_save.py"}
+                 "coaching/web/request_ids.py", "coaching/admin/after_save.py"}
 
 
 def _lint_imports(project: Path) -> subprocess.CompletedProcess:
