@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner
+from markupsafe import escape
 from sqlalchemy import insert, select
 
 from coaching.database import utcnow
@@ -86,6 +87,9 @@ def spam_reason(form: ContactForm) -> str | None:
 def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResult:
     """Insert the inquiry and its outgoing emails (the caller commits); Core inserts, no unit of work.
 
+    The emails are rendered first, with a one-off marker where the coach's link to the inquiry goes
+    (its id is known only once inserted), so the database's write lock, taken by the first insert and
+    held to the commit, covers two inserts and nothing else.
     A token already recorded (a double-click, a resent form) fails the insert with IntegrityError
     (the unique constraint, with no SELECT first): the caller rolls back and asks already_recorded.
     """
@@ -99,13 +103,23 @@ def record_inquiry(form: ContactForm, now: datetime | None = None) -> IntakeResu
         "fill_seconds": fill_seconds(form, now), "submission_token": form.submission_token.data or _new_token(),
         "created_at": now,
     }
+    emails, marker = [], f"inquiry-link-{secrets.token_hex(16)}"  # unguessable: a visitor can't type it
+    if reason is None:
+        stored = Inquiry(**values)  # the row as it will be inserted, for the templates; never added to the session
+        emails = inquiry_emails(stored, inquiry_url=marker)
     inquiry_id = db.session.execute(insert(Inquiry.__table__).returning(Inquiry.__table__.c.id), values).scalar_one()
     if reason is None:
-        stored = Inquiry(id=inquiry_id, **values)  # the row as inserted, for the templates; never added to the session
-        queue_emails([{**email, "inquiry_id": inquiry_id} for email in inquiry_emails(stored)])
+        link = absolute_url("admin.inquiry", inquiry_id=inquiry_id)
+        queue_emails([_with_link(email, marker, link) | {"inquiry_id": inquiry_id} for email in emails])
     else:
         note_spam_for_digest(now)
     return IntakeResult(inquiry_id, values["status"])
+
+
+def _with_link(email: dict, marker: str, link: str) -> dict:
+    """An email's outbox values with the marker replaced by the link (escaped in the HTML body)."""
+    return {**email, "body_text": email["body_text"].replace(marker, link),
+            "body_html": email["body_html"].replace(marker, str(escape(link)))}
 
 
 def already_recorded(form: ContactForm) -> bool:
@@ -115,9 +129,9 @@ def already_recorded(form: ContactForm) -> bool:
         select(Inquiry.id).where(Inquiry.submission_token == token)) is not None
 
 
-def inquiry_emails(inquiry: Inquiry) -> list[dict]:
+def inquiry_emails(inquiry: Inquiry, inquiry_url: str | None = None) -> list[dict]:
     """The coach's notification and, unless turned off, the visitor's acknowledgement, as outbox row values."""
-    emails = [coach_notification(inquiry)]
+    emails = [coach_notification(inquiry, inquiry_url)]
     if current_app.config["SEND_ACKNOWLEDGEMENT"]:
         emails.append(visitor_acknowledgement(inquiry))
     return emails
@@ -128,13 +142,16 @@ def queue_inquiry_emails(inquiry: Inquiry) -> None:
     db.session.add_all(OutboxMessage(inquiry=inquiry, **email) for email in inquiry_emails(inquiry))
 
 
-def coach_notification(inquiry: Inquiry) -> dict:
-    """The coach's email about a new inquiry: Reply-To the visitor, the message unless turned off."""
+def coach_notification(inquiry: Inquiry, inquiry_url: str | None = None) -> dict:
+    """The coach's email about a new inquiry: Reply-To the visitor, the message unless turned off.
+
+    inquiry_url, when given, stands in for the link to the inquiry (record_inquiry's marker).
+    """
     context = {
         "inquiry": inquiry,
         "topic": topic_label(inquiry.topic),
         "include_message": current_app.config["NOTIFY_INCLUDE_MESSAGE"],
-        "inquiry_url": absolute_url("admin.inquiry", inquiry_id=inquiry.id),
+        "inquiry_url": inquiry_url or absolute_url("admin.inquiry", inquiry_id=inquiry.id),
         "unusual": unusual_speed(inquiry),
         "speed_explanation": SPEED_EXPLANATION,
     }

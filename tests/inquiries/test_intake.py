@@ -21,6 +21,7 @@ from coaching.inquiries.intake import (
 )
 from coaching.inquiries.models import Inquiry
 from coaching.mail.models import EmailKind, OutboxMessage
+from coaching.web.templating import absolute_url
 
 FIELDS = {"name": "ねこ O'Hara", "email": "neko@example.org", "phone": "", "topic": "roadmap",
           "message": "My hands shake when I type. SECRET-HEALTH-TEXT", "consent": "y"}
@@ -71,6 +72,18 @@ def test_notification_can_carry_only_a_link(app_factory):
         coach = next(e for e in inquiry.emails if e.kind is EmailKind.COACH_NOTIFICATION)
         assert "SECRET-HEALTH-TEXT" not in coach.body_text + coach.body_html
         assert f"/admin/inquiries/{inquiry.id}" in coach.body_text
+
+
+def test_notification_links_to_the_inquiry_it_is_about(app_factory):
+    """Do both bodies of the coach's link-only email link to this very inquiry (rendered before its id was known)?"""
+    app = app_factory(NOTIFY_INCLUDE_MESSAGE=False)
+    with app.test_request_context():
+        record_inquiry(filled_form(message="first"))
+        inquiry = stored(record_inquiry(filled_form(message="second")))
+        coach = next(e for e in inquiry.emails if e.kind is EmailKind.COACH_NOTIFICATION)
+        link = absolute_url("admin.inquiry", inquiry_id=inquiry.id)
+        assert link in coach.body_text and f'href="{link}"' in coach.body_html
+        assert "inquiry-link-" not in coach.body_text + coach.body_html
 
 
 def test_acknowledgement_repeats_nothing_the_visitor_typed(app):
