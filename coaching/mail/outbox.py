@@ -31,11 +31,11 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context, render_template
 from flask_mail import Message
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, text, update
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.mail.models import OutboxMessage, OutboxStatus
+from coaching.mail.models import WAITING_SQL, OutboxMessage, OutboxStatus
 from coaching.mail.request_activity import activity
 from coaching.mail.smtp_connection import OutgoingMessage, TimeoutConnection, needs_smtputf8
 
@@ -214,9 +214,14 @@ def _log_background_failure(future: Future) -> None:
 
 def _due(now: datetime):
     """The SQL condition for a message that may be claimed at `now`."""
-    return or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    return and_(
+        # Written as the index's own literal condition: with bound values SQLite can't tell the partial
+        # index ix_outbox_messages_waiting covers the query, and walks every message ever sent instead.
+        text(WAITING_SQL),
+        or_(
+            and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+        ),
     )
 
 

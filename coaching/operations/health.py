@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coaching.database import utcnow
 from coaching.extensions import db
-from coaching.mail.models import OutboxMessage, OutboxStatus
+from coaching.mail.models import WAITING_SQL, OutboxMessage, OutboxStatus
 from coaching.web.security import no_store
 
 bp = Blueprint("health", __name__)
@@ -104,8 +104,9 @@ def _heads() -> set[str]:
 def _outbox() -> str:
     """"ok" unless an email is overdue by more than OVERDUE_AFTER (pending, or claimed by a worker that died)."""
     cutoff = utcnow() - OVERDUE_AFTER
+    waiting = text(WAITING_SQL)  # literal, so the partial index serves it (see mail/outbox.py _due)
     try:
-        overdue = db.session.scalar(select(OutboxMessage.id).where(or_(
+        overdue = db.session.scalar(select(OutboxMessage.id).where(waiting, or_(
             and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at < cutoff),
             and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < cutoff),
         )).limit(1))
