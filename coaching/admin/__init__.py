@@ -17,6 +17,8 @@ from coaching.database import utcnow
 from coaching.web.security import no_store
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# The last-seen time is rewritten only once it is this stale, so at worst a session ends this much early.
+LAST_SEEN_STEP_SECONDS = 60
 
 
 @bp.before_request
@@ -34,7 +36,8 @@ def require_signed_in_admin():
         logout_user()
         session.clear()
         return _to_sign_in(admin_id, "For your security you were signed out after a while without activity.")
-    session[LAST_SEEN_KEY] = now
+    if now - seen >= LAST_SEEN_STEP_SECONDS:  # rarer writes: an unchanged session is not re-signed and re-sent
+        session[LAST_SEEN_KEY] = now
     return None
 
 

@@ -118,6 +118,25 @@ def test_idle_session_ends_after_30_minutes(admin_client):
     assert "signed out after a while" in admin_client.get("/admin/login").get_data(as_text=True)
 
 
+def test_last_seen_is_written_only_once_it_is_a_minute_old(admin_client):
+    """SEC-10: is the session left unchanged (no new cookie) within a minute, and its last-seen time moved after?"""
+    admin_client.get("/admin/")
+    with admin_client.session_transaction() as session:
+        session["admin_seen"] -= 30
+        seen = session["admin_seen"]
+    response = admin_client.get("/admin/")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    with admin_client.session_transaction() as session:
+        assert session["admin_seen"] == seen
+        session["admin_seen"] -= 31
+    response = admin_client.get("/admin/")
+    assert response.status_code == 200 and "Set-Cookie" in response.headers
+    with admin_client.session_transaction() as session:
+        assert session["admin_seen"] > seen
+        session["admin_seen"] -= 31 * 60  # the idle limit still counts from the last write
+    assert admin_client.get("/admin/").status_code == 302
+
+
 def test_session_ends_after_12_hours_however_active(admin_client):
     """SEC-10: does a session end 12 hours after sign-in even if used all along?"""
     with admin_client.session_transaction() as session:
