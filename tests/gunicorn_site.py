@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import re
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from coaching.config import ROOT
+from tests.bench.load import csrf_token
 from tests.smtp import free_port
 
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
@@ -52,10 +52,8 @@ def sign_in_over_http(site: Served, email: str, password: str) -> str:
     """Post the real sign-in form to a served site: the signed-in session's Cookie value."""
     page = site.get("/admin/login")
     cookie = page.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page.body)
     answer = site.request("POST", "/admin/login", urllib.parse.urlencode(
-        {"csrf_token": token.group(1), "email": email, "password": password}).encode(), cookie=cookie,
+        {"csrf_token": csrf_token(page.body), "email": email, "password": password}).encode(), cookie=cookie,
         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status == 303, answer.body[:500]
     return "; ".join(value.split(";", 1)[0] for value in answer.headers.get_all("Set-Cookie"))
