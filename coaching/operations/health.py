@@ -20,7 +20,7 @@ from pathlib import Path
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
-from sqlalchemy import and_, make_url, or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from coaching.database import utcnow
@@ -64,7 +64,7 @@ def _answer(body: dict, status: int):
 
 def _database() -> str:
     """"ok" when the database answers a query in time; otherwise what is wrong, in a few words."""
-    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    url = db.engine.url  # as Flask-SQLAlchemy resolved it: a relative SQLite path lives in the instance folder
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).is_file():
         return "down: the database file is missing"

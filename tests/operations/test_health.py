@@ -164,3 +164,15 @@ def test_health_checks_are_never_rate_limited(app_factory):
     client = app.test_client()
     answers = {client.get(path).status_code for _ in range(60) for path in ("/healthz", "/readyz")}
     assert answers == {200}
+
+
+def test_a_relative_sqlite_path_is_found_in_the_instance_folder(tmp_path):
+    """With the default relative SQLite path (kept in the instance folder), is a migrated site ready?"""
+    app = make_test_app("sqlite:///relative.sqlite3", instance_path=tmp_path / "instance")
+    try:
+        with app.app_context():
+            stamp(revision="head")
+        status, body = readiness(app)
+    finally:
+        dispose(app)
+    assert status == 200, body
